@@ -1,0 +1,131 @@
+"""The ResNet generator of CycleGAN (Johnson et al. 2016, as in Zhu 2017).
+
+Layer names follow the paper's appendix: ``c7s1-k`` is a 7x7 conv, stride
+1, k filters, then norm and ReLU; ``dk`` a 3x3 stride-2 conv that halves
+the resolution; ``Rk`` a residual block; ``uk`` a x2 upsampling conv.
+"""
+from typing import Optional
+
+import torch
+from mmengine.model import BaseModule
+from torch import nn
+
+from cyclegan_plugin.registry import MODELS
+from .layers import (NORMAL_INIT_CFG, build_norm, build_upsample,
+                     check_padding_mode, conv_bias)
+
+
+@MODELS.register_module()
+class ResidualBlock(nn.Module):
+    """pad -> 3x3 conv -> norm -> ReLU -> (dropout) -> pad -> conv -> norm,
+    added to the input.
+
+    Args:
+        channels: Input and output channels.
+        norm: Norm layer name, see :data:`layers.NORM_LAYERS`.
+        padding_mode: ``'reflect'`` (paper), ``'replicate'`` or ``'zeros'``.
+        dropout: Dropout probability between the convs (0 disables it).
+    """
+
+    def __init__(self, channels: int, norm: str = 'instance',
+                 padding_mode: str = 'reflect', dropout: float = 0.0):
+        super().__init__()
+        padding_mode = check_padding_mode(padding_mode)
+        bias = conv_bias(norm)
+        layers = [
+            nn.Conv2d(channels, channels, 3, padding=1,
+                      padding_mode=padding_mode, bias=bias),
+            build_norm(norm, channels),
+            nn.ReLU(inplace=True),
+        ]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        layers += [
+            nn.Conv2d(channels, channels, 3, padding=1,
+                      padding_mode=padding_mode, bias=bias),
+            build_norm(norm, channels),
+        ]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, C, H, W)."""
+        return x + self.body(x)
+
+
+@MODELS.register_module()
+class ResnetGenerator(BaseModule):
+    """c7s1-64, d128, d256, R256 x num_blocks, u128, u64, c7s1-3, tanh.
+
+    With 9 blocks and 64 base channels (the paper's 256 px generator) it has
+    11,378,179 parameters. Height and width must be multiples of 4.
+
+    Args:
+        in_channels: Channels of the input image.
+        out_channels: Channels of the output image.
+        base_channels: Filters of the first conv (64 in the paper).
+        num_blocks: Residual blocks (9 for 256 px, 6 for 128 px).
+        num_downsamples: Stride-2 convs before the blocks (2 in the paper).
+        norm: Norm layer name (``'instance'``, ``'batch'`` or ``'none'``).
+        padding_mode: Padding of the 7x7 convs and residual blocks.
+        upsample: ``'deconv'`` (transposed conv, paper) or ``'resize_conv'``.
+        dropout: Dropout inside the residual blocks.
+        init_cfg: mmengine init config; N(0, 0.02) weights, zero biases.
+    """
+
+    def __init__(self,
+                 in_channels: int = 3,
+                 out_channels: int = 3,
+                 base_channels: int = 64,
+                 num_blocks: int = 9,
+                 num_downsamples: int = 2,
+                 norm: str = 'instance',
+                 padding_mode: str = 'reflect',
+                 upsample: str = 'deconv',
+                 dropout: float = 0.0,
+                 init_cfg: Optional[dict] = NORMAL_INIT_CFG):
+        super().__init__(init_cfg=init_cfg)
+        padding_mode = check_padding_mode(padding_mode)
+        bias = conv_bias(norm)
+        channels = base_channels
+        layers = [
+            nn.Conv2d(in_channels, channels, 7, padding=3,
+                      padding_mode=padding_mode, bias=bias),
+            build_norm(norm, channels),
+            nn.ReLU(inplace=True),
+        ]
+        for _ in range(num_downsamples):
+            layers += [
+                nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1,
+                          bias=bias),
+                build_norm(norm, channels * 2),
+                nn.ReLU(inplace=True),
+            ]
+            channels *= 2
+        layers += [
+            ResidualBlock(channels, norm, padding_mode, dropout)
+            for _ in range(num_blocks)
+        ]
+        for _ in range(num_downsamples):
+            layers += [
+                build_upsample(upsample, channels, channels // 2, bias),
+                build_norm(norm, channels // 2),
+                nn.ReLU(inplace=True),
+            ]
+            channels //= 2
+        layers += [
+            nn.Conv2d(channels, out_channels, 7, padding=3,
+                      padding_mode=padding_mode),
+            nn.Tanh(),
+        ]
+        self.model = nn.Sequential(*layers)
+        self.size_multiple = 2**num_downsamples
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Translates ``x`` of shape (N, C_in, H, W) in [-1, 1] into
+        (N, C_out, H, W) in [-1, 1]."""
+        if x.shape[-2] % self.size_multiple or x.shape[-1] % self.size_multiple:
+            raise ValueError(
+                f'ResnetGenerator needs height and width divisible by '
+                f'{self.size_multiple}, got {tuple(x.shape[-2:])}; resize '
+                f'or pad the image first.')
+        return self.model(x)

@@ -1,0 +1,44 @@
+import pytest
+import torch
+from torch import nn
+
+from cyclegan_plugin.models import PatchDiscriminator, ResnetGenerator
+
+NETWORKS = [
+    lambda: ResnetGenerator(base_channels=32, num_blocks=2),
+    lambda: PatchDiscriminator(base_channels=32),
+]
+
+
+def convs(net: nn.Module):
+    return [
+        m for m in net.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    ]
+
+
+def weight_stds(net: nn.Module):
+    """Std of every conv holding enough weights for a stable estimate."""
+    return [
+        c.weight.std().item() for c in convs(net) if c.weight.numel() >= 2000
+    ]
+
+
+@pytest.mark.parametrize('network', NETWORKS)
+def test_normal_init_weights_and_zero_biases(network):
+    net = network()
+    net.init_weights()
+    stds = weight_stds(net)
+    assert len(stds) >= 4
+    assert all(0.018 < std < 0.022 for std in stds), stds
+    weights = torch.cat([c.weight.flatten() for c in convs(net)])
+    assert abs(weights.mean().item()) < 1e-3
+    assert all(torch.all(c.bias == 0) for c in convs(net)
+               if c.bias is not None)
+
+
+@pytest.mark.parametrize('network', NETWORKS)
+def test_pytorch_default_init_fails_the_same_check(network):
+    # Guards the test above: PyTorch's own init scales with the fan-in.
+    stds = weight_stds(network())
+    assert not all(0.018 < std < 0.022 for std in stds)
