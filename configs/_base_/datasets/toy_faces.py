@@ -1,0 +1,76 @@
+# Toy faces: small synthetic domains rendered by
+# cyclegan_plugin/datasets/toy_faces.py into data/toy_faces with the
+# trainA/trainB/testA/testB layout. The test images of A and B with the same
+# file stem show the same face, so the test set is paired and the metrics
+# can compare a translation with its ground truth (gt_img).
+dataset_type = 'UnpairedImageDataset'
+data_root = 'data/toy_faces'
+load_size = 72
+crop_size = 64
+
+train_pipeline = [
+    dict(type='LoadRGBImage', keys=['img_a', 'img_b']),
+    dict(
+        type='TransformBroadcaster',
+        mapping={'img': ['img_a', 'img_b']},
+        auto_remap=True,
+        share_random_params=False,
+        transforms=[
+            dict(
+                type='Resize',
+                scale=(load_size, load_size),
+                keep_ratio=False,
+                interpolation='bicubic',
+                backend='pillow'),
+            dict(type='RandomCrop', crop_size=crop_size),
+            dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+        ]),
+    dict(type='PackCycleGANInputs'),
+]
+# gt_img is resized exactly like img so the two can be compared.
+test_pipeline = [
+    dict(type='LoadRGBImage', keys=['img', 'gt_img']),
+    dict(
+        type='TransformBroadcaster',
+        mapping={'img': ['img', 'gt_img']},
+        auto_remap=True,
+        transforms=[
+            dict(
+                type='Resize',
+                scale=(crop_size, crop_size),
+                keep_ratio=False,
+                interpolation='bicubic',
+                backend='pillow'),
+        ]),
+    dict(type='PackCycleGANInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        test_mode=True,
+        paired=True,
+        pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        test_mode=True,
+        paired=True,
+        pipeline=test_pipeline))
