@@ -47,7 +47,8 @@ TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS,
                     ['cyclegan_plugin.datasets'])
 FUNCTIONS = _child('function', MMENGINE_FUNCTIONS)
 
-MODELS = _child('model', MMENGINE_MODELS, ['cyclegan_plugin.models'])
+MODELS = _child('model', MMENGINE_MODELS,
+                ['cyclegan_plugin.models', 'cyclegan_plugin.evaluation'])
 MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS,
                         ['cyclegan_plugin.models'])
 WEIGHT_INITIALIZERS = _child('weight initializer',
