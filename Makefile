@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 $(VENV)/.installed: setup.cfg requirements/runtime.txt \
 		requirements/tests.txt requirements/optional.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e '.[tests,optional]'
+	$(BIN)/python -m pip install -e '.[tests]'
 	touch $@
 
 # Toy faces end to end: make data, train, evaluate, write samples.

@@ -37,7 +37,7 @@ def _child(name: str, parent: Registry, locations=()) -> Registry:
         name, parent=parent, scope=SCOPE, locations=list(locations))
 
 
-RUNNERS = _child('runner', MMENGINE_RUNNERS)
+RUNNERS = _child('runner', MMENGINE_RUNNERS, ['cyclegan_plugin.engine'])
 LOOPS = _child('loop', MMENGINE_LOOPS, ['cyclegan_plugin.engine'])
 HOOKS = _child('hook', MMENGINE_HOOKS, ['cyclegan_plugin.engine'])
 
@@ -50,7 +50,7 @@ FUNCTIONS = _child('function', MMENGINE_FUNCTIONS)
 MODELS = _child('model', MMENGINE_MODELS,
                 ['cyclegan_plugin.models', 'cyclegan_plugin.evaluation'])
 MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS,
-                        ['cyclegan_plugin.models'])
+                        ['cyclegan_plugin.engine'])
 WEIGHT_INITIALIZERS = _child('weight initializer',
                              MMENGINE_WEIGHT_INITIALIZERS)
 

@@ -1,12 +1,16 @@
 """Train a CycleGAN from a config: ``python tools/train.py CONFIG``."""
 import argparse
 import os.path as osp
+from typing import List, Optional
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import Config
+
+from cyclegan_plugin.engine import (CfgOptionsAction, CheckpointError,
+                                    ConfigError, build_runner, check_paths,
+                                    enable_amp, load_config)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a CycleGAN model.')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='where to save logs and models')
@@ -20,7 +24,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config settings, e.g. '
         'train_dataloader.dataset.data_root=data/my_set')
     parser.add_argument(
@@ -28,18 +32,35 @@ def parse_args() -> argparse.Namespace:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher for distributed training')
+    parser.add_argument(
+        '--amp',
+        nargs='?',
+        const='bf16',
+        choices=['bf16', 'fp16'],
+        help='mixed precision for both optimizers: bf16 (the default; CPUs '
+        'with AVX512-BF16/AMX, Ampere+ GPUs) or fp16 with loss scaling')
     # torchrun passes --local-rank (torch >= 2.0); accept and ignore it, the
     # rank comes from the environment.
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
-    cfg = Config.fromfile(args.config)
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    try:
+        runner = build_runner(configure(args))
+        runner.train()
+    except (ConfigError, CheckpointError) as err:
+        # One line naming the problem and the fix, not a traceback.
+        raise SystemExit(f'train.py: error: {err}') from None
+
+
+def configure(args: argparse.Namespace) -> Config:
+    """The config of the command line, with its paths checked."""
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    if args.amp is not None:
+        cfg.optim_wrapper = enable_amp(cfg.optim_wrapper, args.amp)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -51,9 +72,8 @@ def main() -> None:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    check_paths(cfg)
+    return cfg
 
 
 if __name__ == '__main__':

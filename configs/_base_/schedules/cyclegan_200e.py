@@ -15,7 +15,7 @@ train_cfg = dict(
     type='CycleGANTrainLoop',
     max_epochs=num_epochs_constant + num_epochs_decay,
     val_interval=None)
-val_cfg = None
+val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 param_scheduler = [

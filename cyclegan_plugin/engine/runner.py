@@ -1,0 +1,155 @@
+"""mmengine's Runner with safe, strict checkpoint loading and exact resume."""
+import re
+from typing import Callable, Dict, List, Tuple, Union
+
+import torch
+from mmengine.dist import broadcast
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+
+from cyclegan_plugin.registry import RUNNERS
+from .checkpoint_io import CheckpointMismatchError, load_checkpoint_file
+from .train_loop import TRAIN_STATE_INFO
+
+_KEYS_SHOWN = 10
+
+
+@RUNNERS.register_module()
+class CycleGANRunner(Runner):
+    """Loads checkpoints safely and strictly, and saves what an exact resume
+    needs.
+
+    * Loading (``load_from`` and ``resume``) reads the file with
+      ``torch.load(weights_only=True)`` and an explicit allow-list (see
+      :mod:`.checkpoint_io`): on torch >= 2.6 mmengine 0.10.7 cannot read
+      its own checkpoints, and a crafted file is refused before it can run
+      anything.
+    * The weights must fit the model of the config: a mismatch raises
+      :class:`CheckpointMismatchError` naming the missing, unexpected and
+      differently shaped keys, instead of mmengine's warning followed by
+      training a half-loaded model.
+    * Saving adds the training loop's state (data position and random
+      generators, :meth:`CycleGANTrainLoop.state_dict`) to the message
+      hub, which every checkpoint holds and a resume restores. Models,
+      optimizers, loss scalers, schedulers, the iteration and the history
+      buffers (model state) are saved by mmengine as usual.
+
+    Use it with ``runner_type = 'CycleGANRunner'`` in the config.
+    """
+
+    def load_checkpoint(
+            self,
+            filename: str,
+            map_location: Union[str, Callable] = 'cpu',
+            strict: bool = True,
+            revise_keys: List[Tuple[str, str]] = [(r'^module.', '')]) -> dict:
+        """Loads ``filename`` into the model and returns the checkpoint.
+
+        Args:
+            filename: Local checkpoint path.
+            map_location: Where to put the tensors, as for ``torch.load``.
+            strict: Raise on any key or shape mismatch; otherwise log it
+                and load the matching weights.
+            revise_keys: ``(pattern, replacement)`` regexes applied to the
+                checkpoint's keys.
+
+        Raises:
+            CheckpointError: The file is missing, torn or unsafe.
+            CheckpointMismatchError: ``strict`` and the weights do not fit.
+        """
+        checkpoint = load_checkpoint_file(filename, map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        for pattern, replacement in revise_keys:
+            state_dict = {
+                re.sub(pattern, replacement, key): value
+                for key, value in state_dict.items()
+            }
+        mismatch = _describe_mismatch(model.state_dict(), state_dict)
+        if mismatch and strict:
+            raise CheckpointMismatchError(
+                f'checkpoint {filename!r} does not fit the model of the '
+                f'config: {mismatch}. Was it saved with another model config '
+                f'(e.g. base_channels, num_blocks)?')
+        if mismatch:
+            self.logger.warning(f'Loading the matching weights of '
+                                f'{filename}; {mismatch}.')
+            state_dict = _matching(model.state_dict(), state_dict)
+        model.load_state_dict(state_dict, strict=strict)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    def _init_model_weights(self) -> None:
+        """Initialises the model and gives every rank rank 0's weights.
+
+        mmengine broadcasts every ``state_dict()`` entry, but the history
+        buffers' entries are dicts of per-rank images (each rank pools its
+        own fakes), so only tensors are broadcast.
+        """
+        model = self.model.module if is_model_wrapper(
+            self.model) else self.model
+        if hasattr(model, 'init_weights'):
+            model.init_weights()
+            for value in model.state_dict().values():
+                if isinstance(value, torch.Tensor):
+                    broadcast(value)
+
+    def resume(self,
+               filename: str,
+               resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True,
+               map_location: Union[str, Callable] = 'cpu') -> None:
+        """mmengine's ``resume``, loading to the CPU by default.
+
+        Loading copies the weights and the optimizers' state to their
+        devices anyway; the random generators' states (ours and the history
+        buffers') must stay CPU tensors, which mmengine's default, the
+        training device, would not leave them.
+        """
+        super().resume(filename, resume_optimizer, resume_param_scheduler,
+                       map_location)
+
+    def save_checkpoint(self, out_dir: str, filename: str, *args,
+                        **kwargs) -> None:
+        """Saves as mmengine does, plus the training loop's state."""
+        state_dict = getattr(self.train_loop, 'state_dict', None)
+        if state_dict is not None:
+            self.message_hub.update_info(TRAIN_STATE_INFO, state_dict())
+        super().save_checkpoint(out_dir, filename, *args, **kwargs)
+
+
+def _describe_mismatch(expected: Dict[str, torch.Tensor],
+                       found: Dict[str, object]) -> str:
+    """Human-readable key and shape differences; empty if they match."""
+    parts = []
+    missing = [key for key in expected if key not in found]
+    unexpected = [key for key in found if key not in expected]
+    reshaped = [
+        f'{key} {tuple(found[key].shape)} vs {tuple(value.shape)}'
+        for key, value in expected.items()
+        if isinstance(value, torch.Tensor) and isinstance(
+            found.get(key), torch.Tensor) and found[key].shape != value.shape
+    ]
+    for what, keys in (('missing in the checkpoint',
+                        missing), ('not in the model', unexpected),
+                       ('shape in checkpoint vs model', reshaped)):
+        if keys:
+            shown = ', '.join(keys[:_KEYS_SHOWN])
+            more = len(keys) - _KEYS_SHOWN
+            parts.append(f'{what}: {shown}' +
+                         (f' and {more} more' if more > 0 else ''))
+    return '; '.join(parts)
+
+
+def _matching(expected: Dict[str, torch.Tensor],
+              found: Dict[str, object]) -> Dict[str, object]:
+    """The entries of ``found`` the model can take as they are."""
+    return {
+        key: value
+        for key, value in found.items()
+        if key in expected and (not isinstance(value, torch.Tensor)
+                                or value.shape == expected[key].shape)
+    }

@@ -1,0 +1,214 @@
+"""Two-process data-parallel training on CPU (gloo) through mmengine's
+Runner: gradients of both optimizers are averaged, the history buffers stay
+per rank, metrics are gathered and the checkpoint loads in one process."""
+import json
+import multiprocessing
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.structures import BaseDataElement
+from torch import distributed as dist
+from torch.utils.data import Dataset
+
+from cyclegan_plugin.engine.checkpoint_io import load_checkpoint_file
+from cyclegan_plugin.engine.distributed import CycleGANDistributedDataParallel
+from cyclegan_plugin.engine.runner import CycleGANRunner
+from cyclegan_plugin.registry import METRICS, MODELS
+
+SIZE = 32
+ITERS = 3
+NUM_VAL = 5  # odd: the sampler pads one rank, the metric must not count it
+MODEL = dict(
+    type='CycleGAN',
+    generator=dict(type='ResnetGenerator', base_channels=8, num_blocks=1),
+    discriminator=dict(type='PatchDiscriminator', base_channels=8))
+ADAM = dict(optimizer=dict(type='Adam', lr=2e-3, betas=(0.5, 0.999)))
+
+
+def image(seed: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(
+        0, 256, (3, SIZE, SIZE), generator=gen, dtype=torch.uint8)
+
+
+class TrainPairs(Dataset):
+    """Distinct random A/B images per index, so every rank's shard of the
+    sampler holds different data."""
+
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, index: int) -> dict:
+        return dict(
+            inputs=dict(img_a=image(index), img_b=image(100 + index)),
+            data_samples=BaseDataElement())
+
+
+class TestImages(Dataset):
+    """Test-mode items: one image each, domains a, b, a, b, a."""
+
+    def __len__(self) -> int:
+        return NUM_VAL
+
+    def __getitem__(self, index: int) -> dict:
+        return dict(
+            inputs=dict(img=image(200 + index)),
+            data_samples=BaseDataElement(
+                domain='ab'[index % 2],
+                img_path=f'{index}.png',
+                ori_shape=(SIZE, SIZE)))
+
+
+def dataloader(dataset: Dataset, shuffle: bool) -> dict:
+    return dict(
+        dataset=dataset,
+        batch_size=1,
+        num_workers=0,
+        sampler=dict(type='DefaultSampler', shuffle=shuffle))
+
+
+def run_rank(rank: int, port: int, work_dir: str) -> None:
+    os.environ.update(
+        MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE='2')
+    torch.set_num_threads(1)
+    # mmengine's pytorch launcher calls torch.cuda.set_device; on CPU the
+    # process group is started here and the runner adopts it.
+    dist.init_process_group('gloo', rank=rank, world_size=2)
+    runner = CycleGANRunner(
+        model=MODEL,
+        work_dir=work_dir,
+        train_dataloader=dataloader(TrainPairs(), shuffle=True),
+        optim_wrapper=dict(
+            constructor='CycleGANOptimWrapperConstructor',
+            generators=ADAM,
+            discriminators=ADAM),
+        train_cfg=dict(type='CycleGANTrainLoop', max_iters=ITERS),
+        val_dataloader=dataloader(TestImages(), shuffle=False),
+        val_cfg=dict(type='ValLoop'),
+        val_evaluator=dict(type='CycleConsistency'),
+        # The hooks of configs/_base_/default_runtime.py that act per step.
+        default_hooks=dict(
+            checkpoint=dict(type='AtomicCheckpointHook', interval=ITERS),
+            nonfinite_guard=dict(type='NonFiniteGuardHook')),
+        launcher='pytorch',
+        env_cfg=dict(dist_cfg=dict(backend='gloo')),
+        randomness=dict(seed=0),
+        default_scope='cyclegan_plugin',
+        log_level='WARNING',
+        cfg=dict(
+            model_wrapper_cfg=dict(
+                type='cyclegan_plugin.CycleGANDistributedDataParallel')))
+    runner.train()
+    metrics = runner.val_loop.run()
+    model = runner.model.module
+    torch.save(
+        dict(
+            # Without the DDP wrappers' '.module' in the names.
+            params={
+                name.replace('.module.', '.'): param.detach()
+                for name, param in model.named_parameters()
+            },
+            pool=torch.stack(model.history_a.images)),
+        Path(work_dir, f'rank{rank}.pt'))
+    if rank == 0:
+        Path(work_dir, 'metrics.json').write_text(json.dumps(metrics))
+    dist.destroy_process_group()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def launch(work_dir: str, timeout: float = 240) -> None:
+    ctx = multiprocessing.get_context('spawn')
+    port = free_port()
+    procs = [
+        ctx.Process(target=run_rank, args=(rank, port, work_dir))
+        for rank in range(2)
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout)
+    for proc in procs:
+        if proc.is_alive():
+            proc.kill()
+    codes = [proc.exitcode for proc in procs]
+    assert codes == [0, 0], f'rank exit codes {codes} (None: timed out)'
+
+
+def single_process_metrics(model) -> dict:
+    metric = METRICS.build(dict(type='CycleConsistency'))
+    dataset = TestImages()
+    for index in range(len(dataset)):
+        item = dataset[index]
+        data = dict(
+            inputs=dict(img=[item['inputs']['img']]),
+            data_samples=[item['data_samples']])
+        outputs = model.val_step(data)
+        metric.process(data, outputs)
+    return metric.compute_metrics(metric.results)
+
+
+def test_two_ranks_stay_identical_and_the_checkpoint_loads(tmp_path):
+    launch(str(tmp_path))
+    ranks = [torch.load(tmp_path / f'rank{r}.pt') for r in range(2)]
+
+    # Different data per rank: without gradient averaging the weights
+    # would drift apart in the first step.
+    assert not torch.equal(ranks[0]['pool'], ranks[1]['pool'])
+    init = MODELS.build(MODEL)
+    init.init_weights()
+    assert ranks[0]['params'].keys() == dict(init.named_parameters()).keys()
+    for name, param in ranks[0]['params'].items():
+        assert torch.equal(param, ranks[1]['params'][name]), name
+
+    model = MODELS.build(MODEL)
+    checkpoint = load_checkpoint_file(str(tmp_path / f'iter_{ITERS}.pth'))
+    model.load_state_dict(checkpoint['state_dict'], strict=True)
+    for name, param in model.named_parameters():
+        assert torch.equal(param, ranks[0]['params'][name]), name
+    assert torch.equal(torch.stack(model.history_a.images), ranks[0]['pool'])
+
+    # Metrics gathered from both ranks equal one process over the set.
+    gathered = json.loads((tmp_path / 'metrics.json').read_text())
+    expected = single_process_metrics(model.eval())
+    assert gathered.keys() == expected.keys() == {
+        'cycle_l1_a', 'cycle_psnr_a', 'cycle_l1_b', 'cycle_psnr_b'
+    }
+    for key, value in expected.items():
+        assert abs(gathered[key] - value) < 1e-6 * max(1, abs(value)), key
+
+
+@pytest.fixture
+def one_process_group():
+    dist.init_process_group(
+        'gloo',
+        init_method=f'tcp://127.0.0.1:{free_port()}',
+        rank=0,
+        world_size=1)
+    yield
+    dist.destroy_process_group()
+
+
+def test_wrapped_model_saves_and_loads_single_process_names(one_process_group):
+    plain = MODELS.build(MODEL)
+    names = list(plain.state_dict())
+    wrapped = CycleGANDistributedDataParallel(MODELS.build(MODEL))
+    assert isinstance(wrapped.module.generator_a,
+                      torch.nn.parallel.DistributedDataParallel)
+    assert list(wrapped.module.state_dict()) == names
+
+    # Resuming under DDP: plain names load strictly into the wrappers.
+    wrapped.module.load_state_dict(plain.state_dict(), strict=True)
+    for name, param in plain.named_parameters():
+        assert torch.equal(wrapped.module.state_dict()[name], param), name

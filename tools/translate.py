@@ -1,0 +1,73 @@
+"""Translate images with a trained CycleGAN.
+
+``python tools/translate.py CONFIG CHECKPOINT INPUT [--direction a2b]``
+
+INPUT is an image or a folder (searched recursively). Each image is
+translated at its own size (reflection-padded to a multiple of 4, then
+cropped back) and written under ``--out`` with its relative path and name.
+Files that are not readable images are skipped with a warning and listed at
+the end.
+"""
+import argparse
+import os.path as osp
+import warnings
+from typing import List, Optional
+
+from cyclegan_plugin.apis import Translator, translate_files
+from cyclegan_plugin.engine import CheckpointError
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Translate an image or a folder of images.')
+    parser.add_argument('config', help='config file of the model')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('input', help='an image file or a folder')
+    parser.add_argument(
+        '--direction',
+        choices=['a2b', 'b2a'],
+        default='a2b',
+        help='a2b translates domain A into B (G_A), b2a the reverse')
+    parser.add_argument(
+        '--out',
+        help='output folder (default: INPUT without extension + '
+        '"_<direction>")')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=1,
+        help='images translated together (same-sized ones only)')
+    parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
+    parser.add_argument(
+        '--bf16', action='store_true', help='bfloat16 autocast (GPUs)')
+    return parser.parse_args(argv)
+
+
+def _short_warning(message, category, *args, **kwargs) -> str:
+    return f'{category.__name__}: {message}\n'
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    warnings.formatwarning = _short_warning
+    stem = osp.normpath(args.input)
+    if osp.isfile(stem):
+        stem = osp.splitext(stem)[0]
+    out_dir = args.out or f'{stem}_{args.direction}'
+    try:
+        translator = Translator(
+            args.config, args.checkpoint, device=args.device, bf16=args.bf16)
+        report = translate_files(translator, args.input, out_dir,
+                                 args.direction, args.batch_size)
+    except (CheckpointError, FileNotFoundError, ValueError) as err:
+        # One line naming the problem and the fix, not a traceback.
+        raise SystemExit(f'translate.py: error: {err}') from None
+    print(f'Translated {len(report.written)} image(s) into {out_dir}.')
+    if report.skipped:
+        print(f'Skipped {len(report.skipped)} unreadable file(s):')
+        for error in report.skipped:
+            print(f'  {error.path}: {error.reason}')
+
+
+if __name__ == '__main__':
+    main()
