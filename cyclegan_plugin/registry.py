@@ -42,7 +42,8 @@ LOOPS = _child('loop', MMENGINE_LOOPS, ['cyclegan_plugin.engine'])
 HOOKS = _child('hook', MMENGINE_HOOKS, ['cyclegan_plugin.engine'])
 
 DATASETS = _child('dataset', MMENGINE_DATASETS, ['cyclegan_plugin.datasets'])
-DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS)
+DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS,
+                       ['cyclegan_plugin.engine'])
 TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS,
                     ['cyclegan_plugin.datasets'])
 FUNCTIONS = _child('function', MMENGINE_FUNCTIONS)

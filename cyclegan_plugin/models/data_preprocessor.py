@@ -1,5 +1,5 @@
 """Turns collated uint8 RGB images into the [-1, 1] tensors CycleGAN uses."""
-from typing import Dict, List, Union
+from typing import List, Union
 
 import torch
 from mmengine.model import BaseDataPreprocessor

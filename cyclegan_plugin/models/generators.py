@@ -123,7 +123,8 @@ class ResnetGenerator(BaseModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Translates ``x`` of shape (N, C_in, H, W) in [-1, 1] into
         (N, C_out, H, W) in [-1, 1]."""
-        if x.shape[-2] % self.size_multiple or x.shape[-1] % self.size_multiple:
+        height, width = x.shape[-2:]
+        if height % self.size_multiple or width % self.size_multiple:
             raise ValueError(
                 f'ResnetGenerator needs height and width divisible by '
                 f'{self.size_multiple}, got {tuple(x.shape[-2:])}; resize '

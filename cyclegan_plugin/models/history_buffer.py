@@ -84,7 +84,7 @@ class ImageHistoryBuffer(nn.Module):
     def set_extra_state(self, state: Dict[str, Any]) -> None:
         device = self.device_marker.device
         self.images = [image.to(device) for image in state['images']]
-        self.generator.set_state(state['rng_state'])
+        self.generator.set_state(state['rng_state'].cpu())
 
     def _apply(self, fn, *args, **kwargs):
         # Keep pooled images on the model's device when it moves.

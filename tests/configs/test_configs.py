@@ -4,6 +4,7 @@ import runpy
 from pathlib import Path
 
 import pytest
+
 from cyclegan_plugin.datasets.toy_faces import make_toy_faces
 from cyclegan_plugin.engine import load_checkpoint_file, load_config
 from cyclegan_plugin.registry import DATASETS, MODELS

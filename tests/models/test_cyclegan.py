@@ -223,10 +223,12 @@ def plain_cyclegan_step(G_A, G_B, D_A, D_B, real_A, real_B):
     opt_D.zero_grad()
     pool_A, pool_B = PlainPool(), PlainPool()
     fake_B = pool_B.query(fake_B)
-    loss_D_A = (gan(D_A(real_B), True) + gan(D_A(fake_B.detach()), False)) * 0.5
+    loss_D_A = (gan(D_A(real_B), True) + gan(D_A(fake_B.detach()), False))
+    loss_D_A = loss_D_A * 0.5
     loss_D_A.backward()
     fake_A = pool_A.query(fake_A)
-    loss_D_B = (gan(D_B(real_A), True) + gan(D_B(fake_A.detach()), False)) * 0.5
+    loss_D_B = (gan(D_B(real_A), True) + gan(D_B(fake_A.detach()), False))
+    loss_D_B = loss_D_B * 0.5
     loss_D_B.backward()
     opt_D.step()
     losses.update(d_a=loss_D_A, d_b=loss_D_B)

@@ -42,11 +42,13 @@ test_pipeline = [
     dict(type='PackCycleGANInputs'),
 ]
 
+# ResumableInfiniteSampler lets --resume start at the saved position
+# without decoding the images seen before it (a run lasts 680,000 steps).
 train_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='ResumableInfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type, data_root=data_root, pipeline=train_pipeline))
 # Test items hold one image each: all of testA, then all of testB.
