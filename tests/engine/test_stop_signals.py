@@ -10,12 +10,18 @@ from cyclegan_plugin.engine.stop_signals import StopSignals, WorkerShield
 
 
 def test_first_signal_is_recorded_second_acts_as_before():
-    with StopSignals(['SIGINT']) as stop:
-        assert stop.received is None
-        os.kill(os.getpid(), signal.SIGINT)
-        assert stop.received == 'SIGINT'
-        with pytest.raises(KeyboardInterrupt):
+    # A shell starts background jobs with SIGINT ignored; install Python's
+    # usual handler so "as before" means raising KeyboardInterrupt.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with StopSignals(['SIGINT']) as stop:
+            assert stop.received is None
             os.kill(os.getpid(), signal.SIGINT)
+            assert stop.received == 'SIGINT'
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_handlers_restored_when_the_block_raises():
