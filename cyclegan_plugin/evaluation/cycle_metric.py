@@ -7,16 +7,14 @@ training cycle loss before its lambda weight; the uint8 round trip of the
 outputs adds at most 1/255 to it. ``cycle_psnr_a`` is the mean per-image
 PSNR on 0..255 RGB (``inf`` for a perfect reconstruction).
 """
-import logging
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import print_log
 
 from cyclegan_plugin.registry import METRICS
 from .image_quality import psnr
-from .samples import Sample, get_domain, get_image
+from .samples import Sample, get_domain, get_image, results_of_domain
 
 
 @METRICS.register_module()
@@ -54,13 +52,8 @@ class CycleConsistency(BaseMetric):
         """Average the per-image errors of each domain."""
         metrics = {}
         for domain in ('a', 'b'):
-            mine = [r for r in results if r['domain'] == domain]
+            mine = results_of_domain(results, domain, 'CycleConsistency')
             if not mine:
-                print_log(
-                    f'CycleConsistency: the evaluated set has no images of '
-                    f'domain {domain}.',
-                    logger='current',
-                    level=logging.WARNING)
                 continue
             metrics[f'cycle_l1_{domain}'] = float(
                 np.mean([r['l1'] for r in mine]))

@@ -7,17 +7,16 @@ translation, in domain B) against ``gt_img``. The identity baseline
 ``psnr_id_a2b`` scores the untranslated input ``real_img`` against
 ``gt_img`` the same way: a model that has learnt anything beats it.
 """
-import logging
 from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import print_log
 
 from cyclegan_plugin.registry import METRICS
 from .image_quality import psnr, ssim
-from .samples import DIRECTIONS, Sample, get_domain, get_image, get_path
+from .samples import (DIRECTIONS, Sample, get_domain, get_image, get_path,
+                      results_of_domain)
 
 
 class PairedMetric(BaseMetric):
@@ -77,13 +76,8 @@ class PairedMetric(BaseMetric):
         """Average the per-image scores of each direction."""
         metrics = {}
         for direction, src, _ in DIRECTIONS:
-            mine = [r for r in results if r['domain'] == src]
+            mine = results_of_domain(results, src, type(self).__name__)
             if not mine:
-                print_log(
-                    f'{type(self).__name__}: no {direction} value, the '
-                    f'evaluated set has no images of domain {src}.',
-                    logger='current',
-                    level=logging.WARNING)
                 continue
             metrics[f'{self.name}_{direction}'] = float(
                 np.mean([r['score'] for r in mine]))

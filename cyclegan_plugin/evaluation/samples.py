@@ -7,9 +7,11 @@ paired test set), each of shape ``(3, H, W)``. mmengine's ``Evaluator``
 hands metrics these samples converted to dicts; a metric called directly may
 get the elements themselves, so both are accepted here.
 """
-from typing import Any, Mapping, Union
+import logging
+from typing import Any, List, Mapping, Union
 
 import torch
+from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 
 Sample = Union[BaseDataElement, Mapping[str, Any]]
@@ -75,3 +77,16 @@ def _keys(sample: Sample):
     if isinstance(sample, BaseDataElement):
         return list(sample.all_keys())
     return list(sample.keys())
+
+
+def results_of_domain(results: list, domain: str, metric: str) -> List[dict]:
+    """The per-image results of ``domain``; warns when there are none, so a
+    direction missing from the metrics is explained in the log."""
+    mine = [r for r in results if r['domain'] == domain]
+    if not mine:
+        print_log(
+            f'{metric}: the evaluated set has no images of domain '
+            f'{domain}; its values are left out.',
+            logger='current',
+            level=logging.WARNING)
+    return mine
