@@ -1,4 +1,5 @@
 """What both benchmarks share: isolated cases, the machine, the table."""
+import argparse
 import multiprocessing
 import os
 import signal
@@ -6,6 +7,23 @@ import statistics
 import time
 from queue import Empty
 from typing import Callable, List, Optional, Sequence
+
+
+def add_network_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options both benchmarks share: network size, threads, time limit."""
+    parser.add_argument(
+        '--base-channels',
+        type=int,
+        default=64,
+        help='64 in the paper; smaller for a quick run')
+    parser.add_argument('--num-blocks', type=int, default=9)
+    parser.add_argument(
+        '--threads', type=int, help='torch CPU threads (default: torch\'s)')
+    parser.add_argument(
+        '--timeout',
+        type=float,
+        default=3600,
+        help='seconds one case (one process) may take')
 
 
 def run_isolated(target: Callable, args: tuple,

@@ -27,7 +27,8 @@ import tempfile
 import time
 from typing import Callable, Dict, Optional
 
-from _common import fmt, machine, markdown_row, run_isolated
+from _common import (add_network_arguments, fmt, machine, markdown_row,
+                     run_isolated)
 
 MODES = ('fp32', 'channels_last', 'bf16', 'bf16_channels_last', 'fp16',
          'torchscript', 'onnxruntime')
@@ -44,19 +45,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--batch-sizes', nargs='+', type=int, default=[1])
     parser.add_argument('--steps', type=int, default=10, help='timed calls')
     parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument(
-        '--base-channels',
-        type=int,
-        default=64,
-        help='64 in the paper; smaller for a quick run')
-    parser.add_argument('--num-blocks', type=int, default=9)
-    parser.add_argument(
-        '--threads', type=int, help='CPU threads (default: torch\'s)')
-    parser.add_argument(
-        '--timeout',
-        type=float,
-        default=3600,
-        help='seconds one case (one process) may take')
+    add_network_arguments(parser)
     return parser.parse_args()
 
 

@@ -32,7 +32,8 @@ import sys
 import tempfile
 from typing import Dict, List, Optional
 
-from _common import IterationClock, fmt, machine, markdown_row, run_isolated
+from _common import (IterationClock, add_network_arguments, fmt, machine,
+                     markdown_row, run_isolated)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BASES = ('models/cyclegan_resnet9.py', 'schedules/cyclegan_200e.py',
@@ -61,19 +62,7 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         choices=['framework', 'plain'],
         default=['framework', 'plain'])
-    parser.add_argument(
-        '--base-channels',
-        type=int,
-        default=64,
-        help='64 in the paper; smaller for a quick run')
-    parser.add_argument('--num-blocks', type=int, default=9)
-    parser.add_argument(
-        '--threads', type=int, help='torch CPU threads (default: torch\'s)')
-    parser.add_argument(
-        '--timeout',
-        type=float,
-        default=3600,
-        help='seconds one case (one process) may take')
+    add_network_arguments(parser)
     return parser.parse_args()
 
 
