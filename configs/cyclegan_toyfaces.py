@@ -1,10 +1,16 @@
 # The demo: CycleGAN on the synthetic toy faces (tools/make_toy_faces.py),
-# sized to train in about 12 minutes on two CPU cores. The architecture and
-# losses are the paper's; width, depth, learning rate, identity weight and
-# length are the demo's (the paper's settings live in
-# cyclegan_selfie2anime.py). Measured on toy faces: a stronger identity term
-# (10 instead of 5) and lr 5e-4 learn the colour mapping in a few thousand
-# iterations, where the paper's values had not (README, "The demo").
+# sized to train in about 10 minutes on two CPU cores. The losses and the
+# shape of the networks are the paper's; everything that makes it learn in
+# minutes is the demo's own and was measured on toy faces (README, "The
+# demo"); the paper's settings live in cyclegan_selfie2anime.py:
+# - batch norm in the generators: instance norm drops each image's mean
+#   colour, which the generator then has to guess back (a third of the A->B
+#   error was that guess); with batch norm the paired PSNR after 500
+#   iterations rose from 14.3 to 17.9 dB;
+# - batches of 4 random 32 px crops (of 72 px images), tested on the whole
+#   64 px image: about 4x cheaper per image than 64 px crops;
+# - 16 base channels, 3 residual blocks, identity weight 10, generator lr
+#   5e-4, discriminator lr 1e-4.
 _base_ = [
     './_base_/models/cyclegan_resnet9.py',
     './_base_/datasets/toy_faces.py',
@@ -13,24 +19,24 @@ _base_ = [
 ]
 
 model = dict(
-    generator=dict(base_channels=16, num_blocks=3),
+    generator=dict(base_channels=16, num_blocks=3, norm='batch'),
     discriminator=dict(base_channels=16),
     identity_loss=dict(loss_weight=10.0))
 
 # 64 px images decode in well under a millisecond: loading in the main
 # process leaves both cores to the training step.
-train_dataloader = dict(num_workers=0, persistent_workers=False)
+train_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False)
 val_dataloader = dict(num_workers=0, persistent_workers=False)
 test_dataloader = dict(num_workers=0, persistent_workers=False)
 
-lr = 5e-4
 optim_wrapper = dict(
-    generators=dict(optimizer=dict(lr=lr)),
-    discriminators=dict(optimizer=dict(lr=lr)))
+    generators=dict(optimizer=dict(lr=5e-4)),
+    discriminators=dict(optimizer=dict(lr=1e-4)))
 
 # Constant, then linear decay to zero, as in the paper, in iterations.
-num_iters_constant = 2500
-num_iters_decay = 2500
+num_iters_constant = 1500
+num_iters_decay = 1500
 train_cfg = dict(
     _delete_=True,
     type='CycleGANTrainLoop',
