@@ -12,6 +12,7 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
@@ -40,6 +41,7 @@ def _child(name: str, parent: Registry, locations=()) -> Registry:
 RUNNERS = _child('runner', MMENGINE_RUNNERS, ['cyclegan_plugin.engine'])
 LOOPS = _child('loop', MMENGINE_LOOPS, ['cyclegan_plugin.engine'])
 HOOKS = _child('hook', MMENGINE_HOOKS, ['cyclegan_plugin.engine'])
+LOG_PROCESSORS = _child('log_processor', MMENGINE_LOG_PROCESSORS)
 
 DATASETS = _child('dataset', MMENGINE_DATASETS, ['cyclegan_plugin.datasets'])
 DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS,

@@ -7,9 +7,9 @@ dataset_type = 'UnpairedImageDataset'
 data_root = 'data/toy_faces'
 image_size = 64  # tools/make_toy_faces.py's default
 load_size = 72
-# Training sees random 32 px crops (a quarter of a face): about 4x cheaper
-# per image than whole faces, and the generator, being fully convolutional,
-# is tested on the whole image.
+# Training sees random 32 px crops (a quarter of a face), half the cost of
+# whole faces per step; the generator is fully convolutional and is tested
+# on the whole image.
 train_crop_size = 32
 
 train_pipeline = [
