@@ -218,10 +218,11 @@ def config_pipeline(name: str, key: str) -> Compose:
     return Compose(Config.fromfile(str(CONFIGS / name))[key])
 
 
-@pytest.mark.parametrize('name, size, paired',
-                         [('selfie2anime.py', 256, False),
-                          ('toy_faces.py', 64, True)])
-def test_config_pipelines_keep_red_in_channel_0(tmp_path, name, size, paired):
+@pytest.mark.parametrize('name, train_size, test_size, paired',
+                         [('selfie2anime.py', 256, 256, False),
+                          ('toy_faces.py', 32, 64, True)])
+def test_config_pipelines_keep_red_in_channel_0(tmp_path, name, train_size,
+                                                test_size, paired):
     red = np.zeros((20, 30, 3), np.uint8)
     red[..., 0] = 255
     path = write_png(tmp_path / 'red.png', red)
@@ -231,11 +232,12 @@ def test_config_pipelines_keep_red_in_channel_0(tmp_path, name, size, paired):
     if paired:
         test_item['gt_img_path'] = path
     test = config_pipeline(name, 'test_pipeline')(test_item)
-    images = [train['inputs']['img_a'], train['inputs']['img_b']]
-    images += [test['inputs']['img']]
+    images = [(train['inputs']['img_a'], train_size),
+              (train['inputs']['img_b'], train_size),
+              (test['inputs']['img'], test_size)]
     if paired:
-        images += [test['data_samples'].gt_img]
-    for img in images:
+        images += [(test['data_samples'].gt_img, test_size)]
+    for img, size in images:
         assert img.shape == (3, size, size) and img.dtype == torch.uint8
         assert (img[0] == 255).all() and (img[1:] == 0).all()
     assert test['data_samples'].ori_shape == (20, 30)

@@ -303,15 +303,15 @@ def load_config(name: str, root: Path) -> Config:
     return cfg
 
 
-@pytest.mark.parametrize('name, size, paired',
+@pytest.mark.parametrize('name, train_size, paired',
                          [('selfie2anime.py', 256, False),
-                          ('toy_faces.py', 64, True)])
-def test_config_dataloaders_build_and_load(tmp_path, name, size, paired):
+                          ('toy_faces.py', 32, True)])
+def test_config_dataloaders_build_and_load(tmp_path, name, train_size,
+                                           paired):
     make_root(tmp_path, trainA=2, trainB=2, testA=2, testB=2)
     cfg = load_config(name, tmp_path)
-    assert ROOT_DATASETS.build(
-        cfg.train_dataloader.dataset)[0]['inputs']['img_b'].shape == (3, size,
-                                                                      size)
+    train_item = ROOT_DATASETS.build(cfg.train_dataloader.dataset)[0]
+    assert train_item['inputs']['img_b'].shape == (3, train_size, train_size)
     for split in ('val', 'test'):
         loader_cfg = cfg[f'{split}_dataloader']
         assert loader_cfg.batch_size == 1
