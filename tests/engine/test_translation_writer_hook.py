@@ -14,6 +14,7 @@ import torch.multiprocessing as mp
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.structures import BaseDataElement
+from tiny_test_config import tiny_test_config
 from torch import distributed as dist
 
 from cyclegan_plugin.engine import TranslationWriterHook
@@ -32,31 +33,10 @@ SIZES = {
         'b1': (16, 16)
     }
 }
-CONFIG = """
-default_scope = 'cyclegan_plugin'
-model = dict(
-    type='CycleGAN',
-    generator=dict(type='ResnetGenerator', base_channels=8, num_blocks=1),
-    discriminator=dict(
-        type='PatchDiscriminator', base_channels=8, num_layers=1))
+# Distributed runs wrap the model in the plugin's DDP, addressed by scope.
+EXTRA_CONFIG = """
 model_wrapper_cfg = dict(
     type='cyclegan_plugin.CycleGANDistributedDataParallel')
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='UnpairedImageDataset',
-        data_root={data_root!r},
-        test_mode=True,
-        pipeline=[
-            dict(type='LoadRGBImage', keys=['img']),
-            dict(type='Resize', scale=({size}, {size}), keep_ratio=False),
-            dict(type='PackCycleGANInputs'),
-        ]))
-test_cfg = dict(type='TestLoop')
-test_evaluator = [dict(type='CycleConsistency')]
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
 log_level = 'WARNING'
 """
 
@@ -95,7 +75,7 @@ def test_two_processes_write_every_image_once(tmp_path):
                 rng.integers(0, 256, (height, width, 3), np.uint8))
     config = tmp_path / 'tiny.py'
     config.write_text(
-        CONFIG.format(data_root=str(tmp_path / 'data'), size=SIZE))
+        tiny_test_config(str(tmp_path / 'data'), SIZE, extra=EXTRA_CONFIG))
     checkpoint = tmp_path / 'tiny.pth'
     model = MODELS.build(Config.fromfile(str(config)).model)
     torch.save({'state_dict': model.state_dict()}, checkpoint)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from tiny_test_config import tiny_test_config
 
 from cyclegan_plugin.models import CycleGANDataPreprocessor
 from cyclegan_plugin.registry import DATASETS, MODELS
@@ -19,32 +20,6 @@ REPO = Path(__file__).resolve().parents[2]
 SIZE = 32  # the test pipeline's size
 SIZES_A = {'a0': (40, 52), 'a1': (24, 36), 'a2': (33, 17)}
 SIZES_B = {'b0': (50, 30), 'b1': (32, 32)}
-
-CONFIG = """
-default_scope = 'cyclegan_plugin'
-runner_type = 'CycleGANRunner'
-model = dict(
-    type='CycleGAN',
-    generator=dict(type='ResnetGenerator', base_channels=8, num_blocks=1),
-    discriminator=dict(
-        type='PatchDiscriminator', base_channels=8, num_layers=1))
-test_dataloader = dict(
-    batch_size=2,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='UnpairedImageDataset',
-        data_root={data_root!r},
-        test_mode=True,
-        pipeline=[
-            dict(type='LoadRGBImage', keys=['img']),
-            dict(type='Resize', scale=({size}, {size}), keep_ratio=False),
-            dict(type='PackCycleGANInputs'),
-        ]))
-test_cfg = dict(type='TestLoop')
-test_evaluator = [dict(type='CycleConsistency')]
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
-"""
 
 
 @pytest.fixture
@@ -62,7 +37,11 @@ def setup(tmp_path):
             cv2.imwrite(str(tmp_path / 'data' / folder / f'{name}.jpg'), image)
     config = tmp_path / 'tiny.py'
     config.write_text(
-        CONFIG.format(data_root=str(tmp_path / 'data'), size=SIZE))
+        tiny_test_config(
+            str(tmp_path / 'data'),
+            SIZE,
+            batch_size=2,
+            extra="runner_type = 'CycleGANRunner'\n"))
     cfg = Config.fromfile(str(config))
     model = MODELS.build(cfg.model).eval()
     checkpoint = tmp_path / 'tiny.pth'
