@@ -1,4 +1,5 @@
 """Two folders of images, one per domain, for unpaired translation."""
+import functools
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -37,12 +38,18 @@ class UnpairedImageDataset(BaseDataset):
     decoded once at construction; ``bad_files`` decides what happens to the
     ones that fail.
 
-    Training (``test_mode=False``) item ``i`` of ``max(|A|, |B|)`` pairs
-    ``A[i % |A|]`` with ``B[perm[i % |B|]]``, ``perm`` a permutation of B
-    drawn from ``seed``. The pairing is thus random but a pure function of
-    ``(seed, i)`` (a resumed run sees the same items), and every image of
-    both domains appears at least once per epoch; the sampler's shuffle
-    varies the order. Data info: ``img_a_path``, ``img_b_path``.
+    Training (``test_mode=False``): an epoch has ``max(|A|, |B|)`` items;
+    item ``i`` is ``A[i % |A|]`` with a B partner drawn afresh every epoch,
+    as the reference implementation draws a random B on every access. The
+    index may be a position in the endless stream, ``epoch * len(self) +
+    i`` (:class:`ResumableInfiniteSampler` passes those, see
+    :attr:`epoch_indexed`); the partner is ``B[perm[i % |B|]]``, ``perm``
+    a permutation of B drawn from ``(seed, epoch, i // |B|)``. So every
+    selfie meets a new random anime image each epoch, every B image
+    appears once per ``|B|`` items, and the choice is a pure function of
+    the seed and the position: the same in every data loader worker and
+    again after a resume. A plain index ``i < len(self)`` is epoch 0.
+    Data info: ``img_a_path``, ``img_b_path``, ``epoch``.
 
     Test (``test_mode=True``) items hold one image each, every A image then
     every B image. Data info: ``img_path``, ``domain`` (``'a'`` or ``'b'``)
@@ -66,7 +73,7 @@ class UnpairedImageDataset(BaseDataset):
             :class:`BadImageWarning` naming how many and the first few;
             ``'error'`` raises :class:`ValueError` listing them.
             Defaults to ``'skip'``.
-        seed (int): Seed of the training pairing. Defaults to 0.
+        seed (int): Seed of the training pairings. Defaults to 0.
         lazy_init (bool): Defer the folder scan to the first access, see
             :class:`mmengine.dataset.BaseDataset`. Defaults to False.
         **kwargs: Other :class:`mmengine.dataset.BaseDataset` arguments
@@ -78,6 +85,9 @@ class UnpairedImageDataset(BaseDataset):
         ValueError: ``bad_files='error'`` and a file is unreadable; or a
             domain has no readable image; or a paired stem is missing.
     """
+
+    #: Takes stream positions ``epoch * len(self) + i`` as indices.
+    epoch_indexed = True
 
     def __init__(self,
                  data_root: str,
@@ -102,6 +112,7 @@ class UnpairedImageDataset(BaseDataset):
         self.paired = paired
         self.bad_files = bad_files
         self.seed = seed
+        self._paths_b: List[str] = []
         # Without a default scope (a script, a test) bare type names would
         # only be searched in mmengine's root registry; a Runner's scope
         # is kept.
@@ -143,13 +154,24 @@ class UnpairedImageDataset(BaseDataset):
 
     def _train_items(self, paths_a: List[str],
                      paths_b: List[str]) -> List[dict]:
-        perm_b = np.random.default_rng(self.seed).permutation(len(paths_b))
+        # The B partner is drawn per access, in get_data_info.
+        self._paths_b = paths_b
         return [
-            dict(
-                img_a_path=paths_a[i % len(paths_a)],
-                img_b_path=paths_b[perm_b[i % len(paths_b)]])
+            dict(img_a_path=paths_a[i % len(paths_a)])
             for i in range(max(len(paths_a), len(paths_b)))
         ]
+
+    def get_data_info(self, idx: int) -> dict:
+        """The item at ``idx``; in training ``idx`` may be a stream
+        position ``epoch * len(self) + i`` (see the class doc)."""
+        if self.test_mode or idx < 0:
+            return super().get_data_info(idx)
+        epoch, index = divmod(idx, len(self))
+        info = super().get_data_info(index)
+        block, offset = divmod(index, len(self._paths_b))
+        perm = _permutation(self.seed, epoch, block, len(self._paths_b))
+        info.update(img_b_path=self._paths_b[perm[offset]], epoch=epoch)
+        return info
 
     def _test_items(self, paths_a: List[str],
                     paths_b: List[str]) -> List[dict]:
@@ -263,6 +285,12 @@ class UnpairedImageDataset(BaseDataset):
                 f'({meta["num_skipped_a"]} unreadable skipped),\n'
                 f'  B: {self.folder_b} {meta["num_images_b"]} images '
                 f'({meta["num_skipped_b"]} unreadable skipped))')
+
+
+@functools.lru_cache(maxsize=4)
+def _permutation(seed: int, epoch: int, block: int, size: int) -> np.ndarray:
+    """The order of B for one epoch's ``block``-th run of ``size`` items."""
+    return np.random.default_rng([seed, epoch, block]).permutation(size)
 
 
 def _error_of(path: str) -> Optional[UnreadableImageError]:

@@ -22,6 +22,12 @@ class ResumableInfiniteSampler(Sampler):
     re-loads the samples before it, which is what mmengine's
     ``IterBasedTrainLoop`` does to skip them.
 
+    A dataset with ``epoch_indexed = True`` (:class:`UnpairedImageDataset`)
+    receives stream positions ``epoch * len(dataset) + index`` instead of
+    plain indices, so it can draw per-epoch randomness (a fresh B partner
+    for every A image) as a pure function of the position: independent of
+    the data loader worker, and restored by a resume with the position.
+
     Args:
         dataset: The dataset; only its length is used.
         shuffle: Shuffle every epoch.
@@ -49,8 +55,11 @@ class ResumableInfiniteSampler(Sampler):
 
     def __iter__(self) -> Iterator[int]:
         epoch, offset = divmod(self.start, self.num_samples)
+        stride = len(self.dataset) if getattr(self.dataset, 'epoch_indexed',
+                                              False) else 0
         while True:
-            yield from self._epoch_indices(epoch)[offset:]
+            for index in self._epoch_indices(epoch)[offset:]:
+                yield epoch * stride + index
             epoch += 1
             offset = 0
 

@@ -1,5 +1,5 @@
 """The PatchGAN discriminator of pix2pix and CycleGAN."""
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -25,7 +25,8 @@ class PatchDiscriminator(BaseModule):
         num_layers: Stride-2 convs after the first one, counting the
             first (3 gives the 70x70 PatchGAN).
         norm: Norm layer name for every conv but the first and last.
-        init_cfg: mmengine init config; N(0, 0.02) weights, zero biases.
+        init_cfg: mmengine init config; N(0, 0.02) weights, N(1, 0.02)
+            batch norm scales, zero biases.
     """
 
     def __init__(self,
@@ -33,7 +34,7 @@ class PatchDiscriminator(BaseModule):
                  base_channels: int = 64,
                  num_layers: int = 3,
                  norm: str = 'instance',
-                 init_cfg: Optional[dict] = NORMAL_INIT_CFG):
+                 init_cfg: Optional[Union[dict, list]] = NORMAL_INIT_CFG):
         super().__init__(init_cfg=init_cfg)
         bias = conv_bias(norm)
         layers = [

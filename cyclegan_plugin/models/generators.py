@@ -4,7 +4,7 @@ Layer names follow the paper's appendix: ``c7s1-k`` is a 7x7 conv, stride
 1, k filters, then norm and ReLU; ``dk`` a 3x3 stride-2 conv that halves
 the resolution; ``Rk`` a residual block; ``uk`` a x2 upsampling conv.
 """
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -66,10 +66,12 @@ class ResnetGenerator(BaseModule):
         num_blocks: Residual blocks (9 for 256 px, 6 for 128 px).
         num_downsamples: Stride-2 convs before the blocks (2 in the paper).
         norm: Norm layer name (``'instance'``, ``'batch'`` or ``'none'``).
-        padding_mode: Padding of the 7x7 convs and residual blocks.
+        padding_mode: Padding of the 7x7 convs, the residual blocks and
+            resize-conv upsampling.
         upsample: ``'deconv'`` (transposed conv, paper) or ``'resize_conv'``.
         dropout: Dropout inside the residual blocks.
-        init_cfg: mmengine init config; N(0, 0.02) weights, zero biases.
+        init_cfg: mmengine init config; N(0, 0.02) weights, N(1, 0.02)
+            batch norm scales, zero biases.
     """
 
     def __init__(self,
@@ -82,7 +84,7 @@ class ResnetGenerator(BaseModule):
                  padding_mode: str = 'reflect',
                  upsample: str = 'deconv',
                  dropout: float = 0.0,
-                 init_cfg: Optional[dict] = NORMAL_INIT_CFG):
+                 init_cfg: Optional[Union[dict, list]] = NORMAL_INIT_CFG):
         super().__init__(init_cfg=init_cfg)
         padding_mode = check_padding_mode(padding_mode)
         bias = conv_bias(norm)
@@ -107,7 +109,8 @@ class ResnetGenerator(BaseModule):
         ]
         for _ in range(num_downsamples):
             layers += [
-                build_upsample(upsample, channels, channels // 2, bias),
+                build_upsample(upsample, channels, channels // 2, bias,
+                               padding_mode),
                 build_norm(norm, channels // 2),
                 nn.ReLU(inplace=True),
             ]

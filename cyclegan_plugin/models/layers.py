@@ -63,36 +63,43 @@ def check_padding_mode(padding_mode: str) -> str:
     return padding_mode
 
 
-def _transposed_conv(in_channels: int, out_channels: int,
-                     bias: bool) -> nn.Module:
+def _transposed_conv(in_channels: int, out_channels: int, bias: bool,
+                     padding_mode: str) -> nn.Module:
+    # A transposed conv pads its output, not its input: only zeros exist.
     return nn.ConvTranspose2d(
         in_channels, out_channels, kernel_size=3, stride=2, padding=1,
         output_padding=1, bias=bias)
 
 
-def _resize_conv(in_channels: int, out_channels: int,
-                 bias: bool) -> nn.Module:
+def _resize_conv(in_channels: int, out_channels: int, bias: bool,
+                 padding_mode: str) -> nn.Module:
     # Nearest-neighbour resize followed by a conv avoids the checkerboard
     # artifacts of transposed convs (Odena et al., Distill 2016).
     return nn.Sequential(
         nn.Upsample(scale_factor=2, mode='nearest'),
         nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1,
-                  padding_mode='reflect', bias=bias))
+                  padding_mode=padding_mode, bias=bias))
 
 
 UPSAMPLE_LAYERS = {'deconv': _transposed_conv, 'resize_conv': _resize_conv}
 
 
 def build_upsample(upsample: str, in_channels: int, out_channels: int,
-                   bias: bool) -> nn.Module:
-    """Returns a x2 upsampling layer of kind ``upsample``."""
+                   bias: bool, padding_mode: str) -> nn.Module:
+    """Returns a x2 upsampling layer of kind ``upsample``; a resize-conv
+    pads with ``padding_mode``."""
     if upsample not in UPSAMPLE_LAYERS:
         raise ValueError(f'Unknown upsample {upsample!r}; choose one of '
                          f'{sorted(UPSAMPLE_LAYERS)}.')
-    return UPSAMPLE_LAYERS[upsample](in_channels, out_channels, bias)
+    return UPSAMPLE_LAYERS[upsample](in_channels, out_channels, bias,
+                                     padding_mode)
 
 
-# N(0, 0.02) for conv and linear weights, zero biases (the paper's init).
-NORMAL_INIT_CFG = dict(
-    type='Normal', layer=['Conv2d', 'ConvTranspose2d', 'Linear'], mean=0.0,
-    std=0.02, bias=0.0)
+# The reference's init_weights('normal', 0.02): N(0, 0.02) conv and linear
+# weights, N(1, 0.02) batch norm scales, zero biases and shifts.
+NORMAL_INIT_CFG = [
+    dict(
+        type='Normal', layer=['Conv2d', 'ConvTranspose2d', 'Linear'],
+        mean=0.0, std=0.02, bias=0.0),
+    dict(type='Normal', layer='BatchNorm2d', mean=1.0, std=0.02, bias=0.0),
+]

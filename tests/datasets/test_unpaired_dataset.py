@@ -96,6 +96,75 @@ def test_training_pairing_is_a_pure_function_of_seed(tmp_path):
     assert pairing(3) != sorted(pairing(3))
 
 
+def partners(ds, epoch):
+    """The B file of every A item in ``epoch``."""
+    return [
+        ds.get_data_info(epoch * len(ds) + i)['img_b_path']
+        for i in range(len(ds))
+    ]
+
+
+def test_every_epoch_draws_new_partners(tmp_path):
+    make_root(tmp_path, trainA=20, trainB=20)
+    ds = UnpairedImageDataset(str(tmp_path), serialize_data=False)
+    epochs = [partners(ds, epoch) for epoch in range(3)]
+    for before, after in zip(epochs, epochs[1:]):
+        changed = sum(b != a for b, a in zip(before, after))
+        assert changed >= 0.9 * len(ds), changed
+    # Within an epoch every B image is used once.
+    assert all(sorted(e) == sorted(epochs[0]) for e in epochs)
+    assert len(set(epochs[0])) == 20
+    assert ds.get_data_info(45)['epoch'] == 2
+    assert ds.get_data_info(45)['img_a_path'].endswith('trainA/05.png')
+
+
+@pytest.mark.parametrize('num_a, num_b', [(10, 10), (7, 3)])
+def test_each_a_image_meets_every_b_image_equally_often(
+        tmp_path, num_a, num_b):
+    """Chi-square per A image over 300 epochs; a fixed pairing (one B per
+    A) scores 300 * (num_b - 1), far above the bound."""
+    make_root(tmp_path, trainA=num_a, trainB=num_b)
+    ds = UnpairedImageDataset(str(tmp_path), serialize_data=False)
+    epochs = 300
+    counts = np.zeros((num_a, num_b))
+    b_index = {path: k for k, path in enumerate(ds._paths_b)}
+    for epoch in range(epochs):
+        for i, path in enumerate(partners(ds, epoch)):
+            counts[i % num_a, b_index[path]] += 1
+    expected = counts.sum(1, keepdims=True) / num_b
+    chi2 = ((counts - expected)**2 / expected).sum(1)
+    # 99.9% quantile of chi-square with 9 (num_b=10) or 2 (3) dof.
+    bound = {10: 27.88, 3: 13.82}[num_b]
+    assert chi2.max() < bound, chi2
+    assert counts.sum() == epochs * len(ds)
+
+
+def test_partners_do_not_depend_on_the_worker(tmp_path):
+    make_root(tmp_path, trainA=6, trainB=5)
+
+    def pairs(num_workers):
+        loader = Runner.build_dataloader(
+            dict(
+                batch_size=2,
+                num_workers=num_workers,
+                sampler=dict(
+                    type='ResumableInfiniteSampler', shuffle=True, seed=1),
+                dataset=dict(
+                    type='UnpairedImageDataset',
+                    data_root=str(tmp_path),
+                    pipeline=TRAIN_PIPELINE)),
+            seed=0)
+        batches = iter(loader)
+        samples = [s for _ in range(9) for s in next(batches)['data_samples']]
+        return [names([s.path_a, s.path_b]) for s in samples]
+
+    in_process = pairs(0)
+    assert pairs(2) == in_process
+    # Three epochs of 6 items, each a fresh pairing.
+    by_epoch = [sorted(map(tuple, in_process[e:e + 6])) for e in (0, 6, 12)]
+    assert len(set(map(tuple, by_epoch))) == 3
+
+
 def test_test_items_are_all_a_then_all_b(tmp_path):
     make_root(tmp_path, testA=2, testB=3)
     ds = UnpairedImageDataset(

@@ -48,3 +48,17 @@ def test_no_shuffle_and_registry():
         dict(type='ResumableInfiniteSampler', shuffle=False),
         default_args=dict(dataset=range(3), seed=0))
     assert take(sampler, 7) == [0, 1, 2, 0, 1, 2, 0]
+
+
+class EpochIndexed(list):
+    """A dataset that takes stream positions."""
+    epoch_indexed = True
+
+
+def test_epoch_indexed_datasets_get_stream_positions():
+    sampler = ResumableInfiniteSampler(EpochIndexed(range(5)), seed=3)
+    stream = take(sampler, 15)
+    plain = take(ResumableInfiniteSampler(range(5), seed=3), 15)
+    assert stream == [5 * (k // 5) + index for k, index in enumerate(plain)]
+    sampler.resume(7, seed=3)
+    assert take(sampler, 8) == stream[7:]

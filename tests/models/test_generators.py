@@ -73,6 +73,19 @@ def test_reflection_padding_differs_from_zero_padding():
     assert not torch.allclose(reflect(x), zeros(x))
 
 
+@pytest.mark.parametrize('padding_mode', ['reflect', 'replicate', 'zeros'])
+def test_resize_conv_upsampling_pads_like_the_rest(padding_mode):
+    g = ResnetGenerator(base_channels=8, num_blocks=1, upsample='resize_conv',
+                        padding_mode=padding_mode)
+    upsampling_convs = [
+        m for m in g.modules() if isinstance(m, nn.Sequential)
+        and isinstance(m[0], nn.Upsample)
+    ]
+    assert len(upsampling_convs) == 2
+    assert all(up[1].padding_mode == padding_mode
+               for up in upsampling_convs)
+
+
 def test_dropout_only_when_asked():
     assert not any(
         isinstance(m, nn.Dropout) for m in ResidualBlock(4).modules())

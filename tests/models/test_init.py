@@ -42,3 +42,19 @@ def test_pytorch_default_init_fails_the_same_check(network):
     # Guards the test above: PyTorch's own init scales with the fan-in.
     stds = weight_stds(network())
     assert not all(0.018 < std < 0.022 for std in stds)
+
+
+def test_batch_norm_scales_are_normal_around_one_as_in_the_reference():
+    torch.manual_seed(0)
+    net = ResnetGenerator(base_channels=32, num_blocks=2, norm='batch')
+    net.init_weights()
+    norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    scales = torch.cat([m.weight.detach() for m in norms])
+    assert len(norms) == 2 * 2 + 5 and scales.numel() == 832
+    assert abs(scales.mean().item() - 1) < 3e-3
+    assert 0.018 < scales.std().item() < 0.022
+    assert all(torch.all(m.bias == 0) for m in norms)
+    # PyTorch's own init leaves every scale at exactly 1.
+    plain = ResnetGenerator(base_channels=32, num_blocks=2, norm='batch')
+    assert all(torch.all(m.weight == 1) for m in plain.modules()
+               if isinstance(m, nn.BatchNorm2d))

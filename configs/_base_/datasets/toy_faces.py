@@ -49,11 +49,13 @@ test_pipeline = [
     dict(type='PackCycleGANInputs'),
 ]
 
+# ResumableInfiniteSampler hands the dataset stream positions, from which it
+# draws a fresh B partner for every A image each epoch (and resumes exactly).
 train_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='ResumableInfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type, data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
