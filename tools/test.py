@@ -13,7 +13,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from cyclegan_plugin.engine import (CfgOptionsAction, CheckpointError,
-                                    ConfigError, load_config)
+                                    ConfigError, load_config,
+                                    shutdown_process_group)
 from cyclegan_plugin.registry import RUNNERS
 
 WRITER = 'TranslationWriterHook'
@@ -49,14 +50,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     try:
-        cfg = configure(args)
-        runner = (
-            RUNNERS.build(cfg)
-            if 'runner_type' in cfg else Runner.from_cfg(cfg))
-        runner.test()
+        test(configure(args))
     except (ConfigError, CheckpointError) as err:
         # One line naming the problem and the fix, not a traceback.
         raise SystemExit(f'test.py: error: {err}') from None
+    shutdown_process_group()
+
+
+def test(cfg: Config) -> None:
+    """Tests; the runner is released on return, before the process group
+    is shut down."""
+    runner = (
+        RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    runner.test()
 
 
 def configure(args: argparse.Namespace) -> Config:

@@ -7,7 +7,8 @@ from mmengine.config import Config
 
 from cyclegan_plugin.engine import (CfgOptionsAction, CheckpointError,
                                     ConfigError, build_runner, check_paths,
-                                    enable_amp, load_config)
+                                    enable_amp, load_config,
+                                    shutdown_process_group)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -48,11 +49,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     try:
-        runner = build_runner(configure(args))
-        runner.train()
+        train(configure(args))
     except (ConfigError, CheckpointError) as err:
         # One line naming the problem and the fix, not a traceback.
         raise SystemExit(f'train.py: error: {err}') from None
+    shutdown_process_group()
+
+
+def train(cfg: Config) -> None:
+    """Trains; the runner, and with it every DDP wrapper, is released on
+    return, before the process group is shut down."""
+    build_runner(cfg).train()
 
 
 def configure(args: argparse.Namespace) -> Config:

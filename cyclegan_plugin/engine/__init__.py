@@ -5,7 +5,8 @@ from .checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_io import (CheckpointError, CheckpointMismatchError,
                             UnsafeCheckpointError, load_checkpoint_file)
 from .compile import CompileNetworksHook, compile_networks
-from .distributed import CycleGANDistributedDataParallel
+from .distributed import (CycleGANDistributedDataParallel,
+                          shutdown_process_group)
 from .nonfinite_guard import (NonFiniteGuardHook, NonFiniteGuardMixin,
                               NonFiniteTrainingError, enable_nonfinite_guard)
 from .optim_constructor import CycleGANOptimWrapperConstructor
@@ -26,5 +27,5 @@ __all__ = [
     'NonFiniteTrainingError', 'ResumableInfiniteSampler',
     'TranslationWriterHook', 'UnsafeCheckpointError', 'build_runner',
     'check_paths', 'compile_networks', 'enable_amp', 'enable_nonfinite_guard',
-    'load_checkpoint_file', 'load_config'
+    'load_checkpoint_file', 'load_config', 'shutdown_process_group'
 ]

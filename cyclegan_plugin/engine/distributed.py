@@ -10,10 +10,12 @@ are frozen there), and calls each generator three times before one
 backward; DDP's autograd hooks still fire once per parameter, because
 autograd sums a parameter's gradient over all uses before accumulating it.
 """
+import gc
 from typing import List, Optional
 
 from mmengine.device import get_device
 from mmengine.model import MMSeparateDistributedDataParallel
+from torch import distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -80,3 +82,31 @@ def _add_wrapper_prefix(module: nn.Module, state_dict: dict, prefix: str,
     for key in [k for k in state_dict if k.startswith(prefix)]:
         if not key.startswith(wrapped):
             state_dict[wrapped + key[len(prefix):]] = state_dict.pop(key)
+
+
+def shutdown_process_group() -> None:
+    """Leaves the default process group in step with the other ranks.
+
+    Call it last, once nothing that communicates is referenced any more
+    (return from the function that held the runner first). Without it a
+    gloo rank can abort at exit with ``terminate called without an active
+    exception``: a process group that is still alive when the interpreter
+    finalises keeps gloo's worker threads running, and a worker that is
+    just releasing a finished collective's tensors needs the GIL, which
+    Python refuses during finalisation by ending the thread, which
+    terminates the process. mmengine never destroys its process group,
+    DDP wrappers hold it, and a module pulled in by ``torch._dynamo`` (or
+    ``torch.distributed.fsdp``) keeps a hidden reference to a group that
+    exists when it is first imported; ``cyclegan_plugin.engine`` imports it,
+    so start a group by hand only after importing it.
+
+    Here every rank first waits for all the others at a barrier, so no
+    collective is still in flight anywhere; wrappers left in reference
+    cycles are collected; and the group is destroyed, which joins gloo's
+    threads. A no-op without a process group.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    gc.collect()
+    dist.destroy_process_group()

@@ -1,4 +1,5 @@
 """mmengine's Runner with safe, strict checkpoint loading and exact resume."""
+import datetime
 import re
 from typing import Callable, Dict, List, Tuple, Union
 
@@ -6,9 +7,11 @@ import torch
 from mmengine.dist import broadcast
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
+from torch import distributed as dist
 
 from cyclegan_plugin.registry import RUNNERS
 from .checkpoint_io import CheckpointMismatchError, load_checkpoint_file
+from .rank_state import load_extra_state, own_rank_state
 from .train_loop import TRAIN_STATE_INFO
 
 _KEYS_SHOWN = 10
@@ -28,14 +31,31 @@ class CycleGANRunner(Runner):
       :class:`CheckpointMismatchError` naming the missing, unexpected and
       differently shaped keys, instead of mmengine's warning followed by
       training a half-loaded model.
-    * Saving adds the training loop's state (data position and random
-      generators, :meth:`CycleGANTrainLoop.state_dict`) to the message
-      hub, which every checkpoint holds and a resume restores. Models,
+    * Saving adds the training loop's state (data position, and every
+      rank's random generators and history buffers,
+      :meth:`CycleGANTrainLoop.state_dict`) to the message hub, which
+      every checkpoint holds; a resume gives each rank its own. Models,
       optimizers, loss scalers, schedulers, the iteration and the history
       buffers (model state) are saved by mmengine as usual.
 
     Use it with ``runner_type = 'CycleGANRunner'`` in the config.
     """
+
+    def setup_env(self, env_cfg: dict) -> None:
+        """mmengine's setup, plus multi-process training on CPU.
+
+        mmengine's ``pytorch`` launcher calls ``torch.cuda.set_device`` and
+        fails without a GPU; on a machine without one the process group is
+        started here with gloo from torchrun's environment (``RANK``,
+        ``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``), so
+        ``tools/dist_train.sh CONFIG 2`` also runs on a laptop.
+        """
+        if (self._launcher == 'pytorch' and not torch.cuda.is_available()
+                and not dist.is_initialized()):
+            timeout = env_cfg.get('dist_cfg', {}).get('timeout', 1800)
+            dist.init_process_group(
+                'gloo', timeout=datetime.timedelta(seconds=timeout))
+        super().setup_env(env_cfg)
 
     def load_checkpoint(
             self,
@@ -111,14 +131,25 @@ class CycleGANRunner(Runner):
         """
         super().resume(filename, resume_optimizer, resume_param_scheduler,
                        map_location)
+        # The model now holds rank 0's history buffers; give each rank its
+        # own, and the training loop this rank's random state.
+        state = self.message_hub.get_info(TRAIN_STATE_INFO)
+        if state is not None and state.get('ranks'):
+            own = own_rank_state(state.pop('ranks'))
+            load_extra_state(self.model, own['extra_state'])
+            state['rng'] = own['rng']
 
     def save_checkpoint(self, out_dir: str, filename: str, *args,
                         **kwargs) -> None:
-        """Saves as mmengine does, plus the training loop's state."""
+        """Saves as mmengine does, plus the training loop's state (gathered
+        from every rank: call it on all of them, as the checkpoint hooks
+        do; only rank 0 writes)."""
         state_dict = getattr(self.train_loop, 'state_dict', None)
         if state_dict is not None:
             self.message_hub.update_info(TRAIN_STATE_INFO, state_dict())
         super().save_checkpoint(out_dir, filename, *args, **kwargs)
+        # Written; the ranks' pools need not stay in memory until the next.
+        self.message_hub.pop_info(TRAIN_STATE_INFO)
 
 
 def _describe_mismatch(expected: Dict[str, torch.Tensor],

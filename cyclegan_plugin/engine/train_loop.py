@@ -13,7 +13,8 @@ from mmengine.runner.loops import _InfiniteDataloaderIterator
 from mmengine.runner.utils import calc_dynamic_intervals
 
 from cyclegan_plugin.registry import LOOPS
-from .rng_state import get_rng_state, preserved_rng_state, set_rng_state
+from .rank_state import gather_rank_states
+from .rng_state import preserved_rng_state, set_rng_state
 from .sampler import ResumableInfiniteSampler
 from .stop_signals import StopSignals, WorkerShield
 
@@ -98,12 +99,13 @@ class CycleGANTrainLoop(IterBasedTrainLoop):
                        self.dataloader.sampler)
 
     def state_dict(self) -> dict:
-        """The data stream position and the random generators' state,
-        taken between two iterations."""
+        """The data stream position, and each rank's random generators and
+        history buffers (:mod:`.rank_state`), taken between two iterations.
+        Call it on every rank."""
         return dict(
             samples_seen=self._samples_seen,
             sampler_seed=getattr(self.sampler, 'seed', None),
-            rng=get_rng_state())
+            ranks=gather_rank_states(self.runner.model))
 
     def run(self) -> torch.nn.Module:
         """Trains until ``max_iters`` or a stop request."""

@@ -6,6 +6,7 @@ than only the newest ones, which damps oscillation between G and D.
 from typing import Any, Dict, Optional
 
 import torch
+from mmengine.dist import get_rank
 from torch import nn
 
 from cyclegan_plugin.registry import MODELS
@@ -28,8 +29,9 @@ class ImageHistoryBuffer(nn.Module):
     Args:
         buffer_size: Images kept; 0 turns the buffer off.
         swap_prob: Probability that a query returns a pooled image.
-        seed: Seed of the buffer's generator; ``None`` draws one from
-            torch's global generator, so a seeded run stays reproducible.
+        seed: Seed of the buffer's generator, to which the data-parallel
+            rank is added; ``None`` draws one from torch's global
+            generator, so a seeded run stays reproducible.
     """
 
     def __init__(self, buffer_size: int = 50, swap_prob: float = 0.5,
@@ -39,7 +41,9 @@ class ImageHistoryBuffer(nn.Module):
         self.swap_prob = swap_prob
         if seed is None:
             seed = int(torch.randint(0, 2**62, ()).item())
-        self.generator = torch.Generator().manual_seed(seed)
+        # Data-parallel ranks pool their own fakes and must not make the
+        # same swap decisions, even where the runner seeds them alike.
+        self.generator = torch.Generator().manual_seed(seed + get_rank())
         self.images = []
         # Follows the model's device, for images loaded by set_extra_state.
         self.register_buffer('device_marker', torch.empty(0),

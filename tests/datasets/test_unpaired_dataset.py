@@ -375,8 +375,7 @@ def load_config(name: str, root: Path) -> Config:
 @pytest.mark.parametrize('name, train_size, paired',
                          [('selfie2anime.py', 256, False),
                           ('toy_faces.py', 32, True)])
-def test_config_dataloaders_build_and_load(tmp_path, name, train_size,
-                                           paired):
+def test_config_dataloaders_build_and_load(tmp_path, name, train_size, paired):
     make_root(tmp_path, trainA=2, trainB=2, testA=2, testB=2)
     cfg = load_config(name, tmp_path)
     train_item = ROOT_DATASETS.build(cfg.train_dataloader.dataset)[0]

@@ -14,7 +14,8 @@ from torch import distributed as dist
 from torch.utils.data import Dataset
 
 from cyclegan_plugin.engine.checkpoint_io import load_checkpoint_file
-from cyclegan_plugin.engine.distributed import CycleGANDistributedDataParallel
+from cyclegan_plugin.engine.distributed import (
+    CycleGANDistributedDataParallel, shutdown_process_group)
 from cyclegan_plugin.engine.runner import CycleGANRunner
 from cyclegan_plugin.registry import METRICS, MODELS
 
@@ -70,18 +71,9 @@ def dataloader(dataset: Dataset, shuffle: bool) -> dict:
         sampler=dict(type='DefaultSampler', shuffle=shuffle))
 
 
-def run_rank(rank: int, port: int, work_dir: str) -> None:
-    os.environ.update(
-        MASTER_ADDR='127.0.0.1',
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        LOCAL_RANK=str(rank),
-        WORLD_SIZE='2')
-    torch.set_num_threads(1)
-    # mmengine's pytorch launcher calls torch.cuda.set_device; on CPU the
-    # process group is started here and the runner adopts it.
-    dist.init_process_group('gloo', rank=rank, world_size=2)
-    runner = CycleGANRunner(
+def make_runner(work_dir: str, **overrides) -> CycleGANRunner:
+    """A two-rank CPU runner; the process group is started already."""
+    return CycleGANRunner(
         model=MODEL,
         work_dir=work_dir,
         train_dataloader=dataloader(TrainPairs(), shuffle=True),
@@ -104,7 +96,31 @@ def run_rank(rank: int, port: int, work_dir: str) -> None:
         log_level='WARNING',
         cfg=dict(
             model_wrapper_cfg=dict(
-                type='cyclegan_plugin.CycleGANDistributedDataParallel')))
+                type='cyclegan_plugin.CycleGANDistributedDataParallel')),
+        **overrides)
+
+
+def start_rank(rank: int, port: int) -> None:
+    os.environ.update(
+        MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE='2')
+    torch.set_num_threads(1)
+    # mmengine's pytorch launcher calls torch.cuda.set_device; on CPU the
+    # process group is started here and the runner adopts it.
+    dist.init_process_group('gloo', rank=rank, world_size=2)
+
+
+def run_rank(rank: int, port: int, work_dir: str) -> None:
+    start_rank(rank, port)
+    train_and_validate(rank, work_dir)
+    shutdown_process_group()
+
+
+def train_and_validate(rank: int, work_dir: str) -> None:
+    runner = make_runner(work_dir)
     runner.train()
     metrics = runner.val_loop.run()
     model = runner.model.module
@@ -119,7 +135,38 @@ def run_rank(rank: int, port: int, work_dir: str) -> None:
         Path(work_dir, f'rank{rank}.pt'))
     if rank == 0:
         Path(work_dir, 'metrics.json').write_text(json.dumps(metrics))
-    dist.destroy_process_group()
+
+
+def rank_owned_state(runner: CycleGANRunner) -> dict:
+    """What each rank has of its own: pools, their generators, torch's."""
+    model = runner.model.module
+    return dict(
+        pools=[
+            torch.stack(b.images) for b in (model.history_a, model.history_b)
+        ],
+        pool_rngs=[
+            b.generator.get_state() for b in (model.history_a, model.history_b)
+        ],
+        torch_rng=torch.get_rng_state())
+
+
+def train_or_resume_rank(rank: int, port: int, work_dir: str,
+                         resume: bool) -> None:
+    start_rank(rank, port)
+    record_rank_state(rank, work_dir, resume)
+    shutdown_process_group()
+
+
+def record_rank_state(rank: int, work_dir: str, resume: bool) -> None:
+    """Trains ITERS iterations (saving at the end), or resumes from that
+    checkpoint without training further; saves the rank's own state."""
+    overrides = dict(
+        load_from=str(Path(work_dir, f'iter_{ITERS}.pth')),
+        resume=True) if resume else {}
+    runner = make_runner(work_dir, **overrides)
+    runner.train()
+    name = 'resumed' if resume else 'trained'
+    torch.save(rank_owned_state(runner), Path(work_dir, f'{name}{rank}.pt'))
 
 
 def free_port() -> int:
@@ -128,11 +175,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def launch(work_dir: str, timeout: float = 240) -> None:
+def launch(work_dir: str,
+           target=run_rank,
+           *args,
+           timeout: float = 240) -> None:
     ctx = multiprocessing.get_context('spawn')
     port = free_port()
     procs = [
-        ctx.Process(target=run_rank, args=(rank, port, work_dir))
+        ctx.Process(target=target, args=(rank, port, work_dir, *args))
         for rank in range(2)
     ]
     for proc in procs:
@@ -187,6 +237,24 @@ def test_two_ranks_stay_identical_and_the_checkpoint_loads(tmp_path):
     }
     for key, value in expected.items():
         assert abs(gathered[key] - value) < 1e-6 * max(1, abs(value)), key
+
+
+def test_each_rank_resumes_its_own_history_and_random_state(tmp_path):
+    launch(str(tmp_path), train_or_resume_rank, False)
+    launch(str(tmp_path), train_or_resume_rank, True)
+    trained, resumed = ([
+        torch.load(tmp_path / f'{name}{rank}.pt') for rank in range(2)
+    ] for name in ('trained', 'resumed'))
+    for rank in range(2):
+        for key in ('pools', 'pool_rngs'):
+            for before, after in zip(trained[rank][key], resumed[rank][key]):
+                assert torch.equal(before, after), (rank, key)
+        assert torch.equal(trained[rank]['torch_rng'],
+                           resumed[rank]['torch_rng']), rank
+    # Each rank's own: the pools hold other fakes, the swaps other draws.
+    for key in ('pools', 'pool_rngs'):
+        for ours, theirs in zip(trained[0][key], trained[1][key]):
+            assert not torch.equal(ours, theirs), key
 
 
 @pytest.fixture

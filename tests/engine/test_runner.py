@@ -26,7 +26,15 @@ def test_checkpoint_holds_everything_an_exact_resume_needs(checkpoint):
     assert history['images'].shape[0] == 2 and 'rng_state' in history
     state = saved['message_hub']['runtime_info']['train_state']
     assert state['samples_seen'] == 2 and state['sampler_seed'] == 0
-    assert set(state['rng']) >= {'python', 'numpy', 'torch'}
+    # One process: one rank's random state and its own history buffers.
+    [rank0] = state['ranks']
+    assert set(rank0['rng']) >= {'python', 'numpy', 'torch'}
+    assert set(rank0['extra_state']) == {
+        'history_a._extra_state', 'history_b._extra_state'
+    }
+    assert torch.equal(
+        rank0['extra_state']['history_a._extra_state']['images'],
+        history['images'])
 
 
 def test_architecture_mismatch_names_the_keys(checkpoint, make_runner):

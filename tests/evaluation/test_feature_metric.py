@@ -11,6 +11,7 @@ import torch.multiprocessing as mp
 from mmengine.evaluator import Evaluator
 from mmengine.structures import BaseDataElement
 
+from cyclegan_plugin.engine.distributed import shutdown_process_group
 from cyclegan_plugin.evaluation import (FID, KID, RandomProjectionFeatures,
                                         frechet_inception_distance,
                                         kernel_inception_distance)
@@ -155,7 +156,7 @@ def ddp_worker(rank, init_file, collect_dir, samples, out_file):
         result.update(metric.evaluate(len(samples)))
     with open(f'{out_file}.{rank}', 'wb') as f:
         pickle.dump(result, f)
-    dist.destroy_process_group()
+    shutdown_process_group()
 
 
 def test_two_gloo_processes_give_the_single_process_value(tmp_path):

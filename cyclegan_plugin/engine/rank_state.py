@@ -1,0 +1,69 @@
+"""State that differs between data-parallel ranks, saved for each rank.
+
+Only rank 0 writes the checkpoint, and the model's ``state_dict`` it saves
+is rank 0's. That is right for the weights, which DDP keeps equal, but not
+for what each rank owns: its history buffers (the fakes *it* generated and
+the generator that decides its swaps, saved as module extra state) and its
+global random generators. So every save gathers each rank's copy into the
+checkpoint (a list indexed by rank), and a resume gives each rank its own.
+"""
+import logging
+from typing import Any, Dict, List
+
+import torch
+from mmengine.dist import gather_object, get_dist_info
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from torch import nn
+from torch.nn.modules.module import _EXTRA_STATE_KEY_SUFFIX
+
+from .rng_state import get_rng_state
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if is_model_wrapper(model) else model
+
+
+def _to_cpu(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {key: _to_cpu(item) for key, item in value.items()}
+    return value
+
+
+def gather_rank_states(model: nn.Module) -> List[Dict[str, Any]]:
+    """Every rank's ``rng`` and module ``extra_state`` entries, indexed by
+    rank, on rank 0 (an empty list elsewhere). Call it on all ranks."""
+    extra = {
+        key: _to_cpu(value)
+        for key, value in _unwrap(model).state_dict().items()
+        if key.endswith(_EXTRA_STATE_KEY_SUFFIX)
+    }
+    own = dict(rng=get_rng_state(), extra_state=extra)
+    return gather_object(own, dst=0) or []
+
+
+def own_rank_state(states: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """This rank's entry of :func:`gather_rank_states`.
+
+    When the checkpoint was saved by another number of ranks, rank ``r``
+    takes saved rank ``r % saved`` and one warning says so.
+    """
+    rank, world_size = get_dist_info()
+    if len(states) != world_size and rank == 0:
+        print_log(
+            f'The checkpoint was saved by {len(states)} rank(s) and resumes '
+            f'on {world_size}: rank r takes the history buffers and random '
+            f'state of saved rank r mod {len(states)}.',
+            logger='current',
+            level=logging.WARNING)
+    return states[rank % len(states)]
+
+
+def load_extra_state(model: nn.Module, extra_state: Dict[str, Any]) -> None:
+    """Puts a rank's saved extra states into ``model``'s modules."""
+    result = _unwrap(model).load_state_dict(extra_state, strict=False)
+    if result.unexpected_keys:
+        raise KeyError(f'saved rank state for modules the model does not '
+                       f'have: {result.unexpected_keys}')
