@@ -10,7 +10,7 @@ the four networks compiled by inductor (``CompileNetworksHook``);
 does not use (it measured slower than fp32 for the training step on an
 AVX2 CPU), kept to re-check that on other hardware. The two runs:
 
-* framework: ``CycleGANRunner.train()`` on the repository's paper config
+* framework: ``ExactResumeRunner.train()`` on the repository's paper config
   (ResNet-9 generators, 70x70 PatchGANs, LSGAN, lambda 10, identity 5,
   buffer 50, Adam), with its default hooks, logger and guard, timed from
   one iteration's start to the next (data, hooks and step);
@@ -91,12 +91,12 @@ def random_batches(size: int, batch_size: int) -> List[dict]:
 
 
 def run_framework(args, case: dict, clock: IterationClock) -> None:
-    """``CycleGANRunner.train()`` with a hook marking each iteration."""
+    """``ExactResumeRunner.train()`` with a hook marking each iteration."""
     import torch
     from mmengine.config import Config
     from torch.utils.data import Dataset
 
-    from cyclegan_plugin.engine import CycleGANRunner, enable_amp
+    from cyclegan_plugin.engine import ExactResumeRunner, enable_amp
     from cyclegan_plugin.registry import DATASETS
 
     class BenchBatches(Dataset):
@@ -130,7 +130,7 @@ def run_framework(args, case: dict, clock: IterationClock) -> None:
             num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=False))
         cfg.train_cfg = dict(
-            type='CycleGANTrainLoop', max_iters=args.warmup + args.steps)
+            type='ExactResumeTrainLoop', max_iters=args.warmup + args.steps)
         cfg.val_cfg = cfg.test_cfg = None
         cfg.default_hooks.checkpoint.update(interval=10**9, save_last=False)
         if case['mode'] in ('bf16', 'fp16'):
@@ -138,7 +138,7 @@ def run_framework(args, case: dict, clock: IterationClock) -> None:
         cfg.custom_hooks = []
         if case['mode'] == 'compile':
             cfg.custom_hooks.append(dict(type='CompileNetworksHook'))
-        runner = CycleGANRunner.from_cfg(cfg)
+        runner = ExactResumeRunner.from_cfg(cfg)
         runner.register_hook(clock.hook())
         if case['mode'] == 'channels_last':
             runner.model.to(memory_format=torch.channels_last)

@@ -64,7 +64,7 @@ def train_and_evaluate(args, precision: str, queue) -> None:
     with tempfile.TemporaryDirectory() as work_dir:
         cfg.work_dir = work_dir
         cfg.log_level = 'WARNING'
-        cfg.train_cfg = dict(type='CycleGANTrainLoop', max_iters=args.iters)
+        cfg.train_cfg = dict(type='ExactResumeTrainLoop', max_iters=args.iters)
         cfg.default_hooks.checkpoint.update(interval=10**9, save_last=False)
         cfg.custom_hooks = []
         if precision != 'fp32':

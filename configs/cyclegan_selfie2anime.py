@@ -12,14 +12,14 @@ _base_ = [
 # KID x100 and FID on TF-Inception pool features, as U-GAT-IT reports them,
 # computed by tools/test.py. Needs the Inception weights file (README,
 # "Evaluate"). As in the paper, training itself does not validate; the
-# sample grids of CycleGANVisualizationHook show progress.
+# sample grids of SampleGridHook show progress.
 test_evaluator = [
-    dict(type='KID', num_subsets=100, subset_size=100, seed=0),
-    dict(type='FID'),
-    dict(type='CycleConsistency'),
+    dict(type='cyclegan_plugin.KID', num_subsets=100, subset_size=100, seed=0),
+    dict(type='cyclegan_plugin.FID'),
+    dict(type='cyclegan_plugin.CycleConsistency'),
 ]
 val_dataloader = None
 val_cfg = None
 val_evaluator = None
 
-custom_hooks = [dict(type='CycleGANVisualizationHook', interval=5000)]
+custom_hooks = [dict(type='cyclegan_plugin.SampleGridHook', interval=5000)]

@@ -39,7 +39,7 @@ num_iters_constant = 1500
 num_iters_decay = 1500
 train_cfg = dict(
     _delete_=True,
-    type='CycleGANTrainLoop',
+    type='cyclegan_plugin.ExactResumeTrainLoop',
     max_iters=num_iters_constant + num_iters_decay,
     val_interval=500)
 param_scheduler = [
@@ -56,18 +56,18 @@ param_scheduler = [
 # truth. KID/FID here use a seeded random projection instead of Inception
 # (no weights download in the demo): smoke values, not comparable with
 # published numbers. Set feature_extractor=None (TF-Inception) for real ones.
-random_features = dict(type='RandomProjectionFeatures', feat_dim=64,
+random_features = dict(type='cyclegan_plugin.RandomProjectionFeatures', feat_dim=64,
                        pool_size=8)
 val_evaluator = [
-    dict(type='KID', feature_extractor=random_features, subset_size=50),
-    dict(type='FID', feature_extractor=random_features),
-    dict(type='PairedPSNR'),
-    dict(type='PairedSSIM'),
-    dict(type='CycleConsistency'),
+    dict(type='cyclegan_plugin.KID', feature_extractor=random_features, subset_size=50),
+    dict(type='cyclegan_plugin.FID', feature_extractor=random_features),
+    dict(type='cyclegan_plugin.PairedPSNR'),
+    dict(type='cyclegan_plugin.PairedSSIM'),
+    dict(type='cyclegan_plugin.CycleConsistency'),
 ]
 test_evaluator = val_evaluator
 
 default_hooks = dict(
     logger=dict(interval=100),
     checkpoint=dict(interval=1000, max_keep_ckpts=2))
-custom_hooks = [dict(type='CycleGANVisualizationHook', interval=1000)]
+custom_hooks = [dict(type='cyclegan_plugin.SampleGridHook', interval=1000)]

@@ -82,7 +82,7 @@ def configure(args: argparse.Namespace) -> Config:
     cfg.custom_hooks = [
         hook for hook in cfg.get('custom_hooks', [])
         if hook['type'] not in (WRITER, f'cyclegan_plugin.{WRITER}')
-    ] + [dict(type=WRITER, out_dir=args.out)]
+    ] + [dict(type=f'cyclegan_plugin.{WRITER}', out_dir=args.out)]
     return cfg
 
 

@@ -1,10 +1,10 @@
 default_scope = 'cyclegan_plugin'
 # Safe (weights_only) and strict checkpoint loading, exact resume state.
-runner_type = 'CycleGANRunner'
+runner_type = 'cyclegan_plugin.ExactResumeRunner'
 # One DDP wrapper per network (generators and discriminators step apart).
 # Wrappers are looked up outside the default scope, hence the prefix.
 model_wrapper_cfg = dict(
-    type='cyclegan_plugin.CycleGANDistributedDataParallel')
+    type='cyclegan_plugin.PerNetworkDistributedDataParallel')
 
 # Iteration-based bookkeeping: a Selfie2Anime run is 680,000 iterations.
 checkpoint_interval = 10000
@@ -15,13 +15,13 @@ default_hooks = dict(
     # Crash-safe: write, fsync, rename, then update last_checkpoint, then
     # delete old ones. Also saves when training stops early (SIGTERM).
     checkpoint=dict(
-        type='AtomicCheckpointHook',
+        type='cyclegan_plugin.AtomicCheckpointHook',
         interval=checkpoint_interval,
         max_keep_ckpts=5,
         save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # Skips NaN/Inf updates; stops after this many bad iterations in a row.
-    nonfinite_guard=dict(type='NonFiniteGuardHook', max_consecutive=10),
+    nonfinite_guard=dict(type='cyclegan_plugin.NonFiniteGuardHook', max_consecutive=10),
 )
 
 # nonfinite_skips is a running total: show its latest value (a window of

@@ -18,7 +18,6 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
-from cyclegan_plugin.models.cyclegan import DIRECTIONS
 from .translator import build_model
 
 FORMATS = ('onnx', 'torchscript')
@@ -29,13 +28,10 @@ OUTPUT_NAME = 'translation'
 
 def load_generator(config: Union[str, Config], checkpoint: str,
                    direction: str) -> nn.Module:
-    """The generator of ``direction`` (``'a2b'``: G_A, ``'b2a'``: G_B) of a
-    trained CycleGAN, on the CPU in eval mode."""
-    if direction not in DIRECTIONS:
-        raise ValueError(f'direction must be one of {DIRECTIONS}, got '
-                         f'{direction!r}.')
-    model = build_model(config, checkpoint)
-    return model.generator_a if direction == 'a2b' else model.generator_b
+    """The generator of ``direction`` (for CycleGAN ``'a2b'``: G_A,
+    ``'b2a'``: G_B) of a trained translation model, on the CPU in eval
+    mode; an unknown direction is refused with the model's ones."""
+    return build_model(config, checkpoint).generator_for(direction)
 
 
 def export_generator(generator: nn.Module,

@@ -10,7 +10,6 @@ from mmengine.config import Config
 from cyclegan_plugin.engine.checkpoint_io import (CheckpointError,
                                                   CheckpointMismatchError,
                                                   load_checkpoint_file)
-from cyclegan_plugin.models.cyclegan import DIRECTIONS
 from cyclegan_plugin.models.data_preprocessor import CycleGANDataPreprocessor
 from cyclegan_plugin.registry import MODELS
 from .inputs import ImageInput, to_rgb_array
@@ -107,9 +106,7 @@ class Translator:
             (H, W, 3) uint8 RGB arrays of the inputs' sizes: one array for
             one image, a list for a list.
         """
-        if direction not in DIRECTIONS:
-            raise ValueError(f'direction must be one of {DIRECTIONS}, got '
-                             f'{direction!r}.')
+        self.model.generator_for(direction)  # refuses an unknown direction
         if batch_size < 1:
             raise ValueError(f'batch_size must be positive, got {batch_size}.')
         single = not isinstance(images, (list, tuple))
@@ -138,10 +135,8 @@ class Translator:
         return list(fake.permute(0, 2, 3, 1).cpu().numpy())
 
     def _size_multiple(self, direction: str) -> int:
-        generator = (
-            self.model.generator_a
-            if direction == 'a2b' else self.model.generator_b)
-        return getattr(generator, 'size_multiple', 1)
+        return getattr(
+            self.model.generator_for(direction), 'size_multiple', 1)
 
 
 def _same_size_batches(arrays: Sequence[np.ndarray],

@@ -30,7 +30,8 @@ AMP_DTYPES = {
     'float16': torch.float16,
 }
 # Group wrapper types that enable_amp may replace.
-_PLAIN_WRAPPERS = (None, 'OptimWrapper', 'AutocastOptimWrapper')
+_PLAIN_WRAPPERS = (None, 'OptimWrapper', 'AutocastOptimWrapper',
+                   'cyclegan_plugin.AutocastOptimWrapper')
 
 
 class SlowBF16Warning(UserWarning):
@@ -51,7 +52,7 @@ def cpu_has_fast_bf16() -> bool:
 class AutocastOptimWrapper(OptimWrapper):
     """An ``OptimWrapper`` whose ``optim_context`` autocasts to bf16/fp16.
 
-    Use it for both groups of ``CycleGANOptimWrapperConstructor`` (see
+    Use it for both groups of ``PerGroupOptimWrapperConstructor`` (see
     :func:`enable_amp`).
 
     Args:
@@ -142,12 +143,13 @@ class AutocastOptimWrapper(OptimWrapper):
 
 
 def enable_amp(optim_wrapper_cfg: dict, dtype: str = 'bfloat16') -> dict:
-    """Returns CycleGAN's ``optim_wrapper`` config with both groups
-    (``generators`` and ``discriminators``) in :class:`AutocastOptimWrapper`.
+    """Returns an ``optim_wrapper`` config of
+    :class:`PerGroupOptimWrapperConstructor` with every group in
+    :class:`AutocastOptimWrapper`.
 
     Args:
-        optim_wrapper_cfg: The config's ``optim_wrapper``, with the groups
-            of ``CycleGANOptimWrapperConstructor``.
+        optim_wrapper_cfg: The config's ``optim_wrapper``: a
+            ``constructor`` and one wrapper config per optimizer group.
         dtype: A key of :data:`AMP_DTYPES`.
 
     Returns:
@@ -157,16 +159,18 @@ def enable_amp(optim_wrapper_cfg: dict, dtype: str = 'bfloat16') -> dict:
         raise ValueError(f'AMP dtype must be one of {sorted(AMP_DTYPES)}, '
                          f'got {dtype!r}.')
     cfg = copy.deepcopy(optim_wrapper_cfg)
-    for group in ('generators', 'discriminators'):
-        if group not in cfg:
-            raise KeyError(f'optim_wrapper.{group} is missing; mixed '
-                           f'precision needs the two groups of '
-                           f'CycleGANOptimWrapperConstructor.')
+    groups = [key for key, value in cfg.items() if key != 'constructor']
+    if not groups or not all(isinstance(cfg[g], dict) for g in groups):
+        raise KeyError('mixed precision needs optim_wrapper of the form '
+                       'dict(constructor=..., <group>=dict(type=..., '
+                       'optimizer=...), ...), one entry per optimizer group.')
+    for group in groups:
         group_cfg = cfg[group]
         if group_cfg.get('type') not in _PLAIN_WRAPPERS:
             raise ValueError(
                 f'optim_wrapper.{group}.type is {group_cfg["type"]!r}; '
                 f'enable_amp only replaces OptimWrapper. Set type='
                 f'"AutocastOptimWrapper" and dtype in the config instead.')
-        group_cfg.update(type='AutocastOptimWrapper', dtype=dtype)
+        group_cfg.update(
+            type='cyclegan_plugin.AutocastOptimWrapper', dtype=dtype)
     return cfg

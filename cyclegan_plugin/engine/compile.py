@@ -1,4 +1,4 @@
-"""Optional ``torch.compile`` of CycleGAN's four networks (not of the step).
+"""Optional ``torch.compile`` of a model's networks (not of the step).
 
 Only the networks' forward passes are compiled; ``train_step`` with its
 two optimizers, the history buffers and the logging stays eager, so a
@@ -11,37 +11,34 @@ compile in the first training step and nothing recompiles after it.
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from torch import nn
 
+from cyclegan_plugin.models.base_translation_model import unwrap
 from cyclegan_plugin.registry import HOOKS
-
-NETWORKS = ('generator_a', 'generator_b', 'discriminator_a', 'discriminator_b')
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if is_model_wrapper(module) else module
 
 
 def compile_networks(model: nn.Module, **compile_kwargs) -> None:
-    """Compiles G_A, G_B, D_A and D_B of ``model`` in place.
+    """Compiles every network of ``model``'s ``OPTIMIZER_GROUPS`` (for
+    CycleGAN G_A, G_B, D_A and D_B) in place.
 
     Under DDP the network inside each wrapper is compiled, so the wrappers
     still see every gradient.
 
     Args:
-        model: A CycleGAN, bare or in a model wrapper.
+        model: A translation model, bare or in a model wrapper.
         **compile_kwargs: ``torch.compile`` arguments (``backend``,
             ``mode``, ``dynamic``, ``fullgraph``, ``options``).
     """
-    model = _unwrap(model)
-    for name in NETWORKS:
-        _unwrap(getattr(model, name)).compile(**compile_kwargs)
+    model = unwrap(model)
+    for names in model.OPTIMIZER_GROUPS.values():
+        for name in names:
+            unwrap(getattr(model, name)).compile(**compile_kwargs)
 
 
 @HOOKS.register_module()
 class CompileNetworksHook(Hook):
-    """Compiles the four networks before training (off unless configured).
+    """Compiles the model's networks before training (off unless
+    configured).
 
     ``custom_hooks = [dict(type='CompileNetworksHook')]`` compiles with
     inductor; the first step then takes minutes on a CPU while the kernels

@@ -26,7 +26,7 @@ _WRAPPED = 'module.'
 
 
 @MODEL_WRAPPERS.register_module()
-class CycleGANDistributedDataParallel(MMSeparateDistributedDataParallel):
+class PerNetworkDistributedDataParallel(MMSeparateDistributedDataParallel):
     """``MMSeparateDistributedDataParallel`` with single-process checkpoint
     names, that also runs on CPU (gloo).
 

@@ -13,15 +13,11 @@ from typing import Any, Dict, List
 import torch
 from mmengine.dist import gather_object, get_dist_info
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from torch import nn
 from torch.nn.modules.module import _EXTRA_STATE_KEY_SUFFIX
 
+from cyclegan_plugin.models.base_translation_model import unwrap
 from .rng_state import get_rng_state
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if is_model_wrapper(model) else model
 
 
 def _to_cpu(value: Any) -> Any:
@@ -37,7 +33,7 @@ def gather_rank_states(model: nn.Module) -> List[Dict[str, Any]]:
     rank, on rank 0 (an empty list elsewhere). Call it on all ranks."""
     extra = {
         key: _to_cpu(value)
-        for key, value in _unwrap(model).state_dict().items()
+        for key, value in unwrap(model).state_dict().items()
         if key.endswith(_EXTRA_STATE_KEY_SUFFIX)
     }
     own = dict(rng=get_rng_state(), extra_state=extra)
@@ -63,7 +59,7 @@ def own_rank_state(states: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 def load_extra_state(model: nn.Module, extra_state: Dict[str, Any]) -> None:
     """Puts a rank's saved extra states into ``model``'s modules."""
-    result = _unwrap(model).load_state_dict(extra_state, strict=False)
+    result = unwrap(model).load_state_dict(extra_state, strict=False)
     if result.unexpected_keys:
         raise KeyError(f'saved rank state for modules the model does not '
                        f'have: {result.unexpected_keys}')

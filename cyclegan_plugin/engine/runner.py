@@ -5,10 +5,10 @@ from typing import Callable, Dict, List, Tuple, Union
 
 import torch
 from mmengine.dist import broadcast
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from torch import distributed as dist
 
+from cyclegan_plugin.models.base_translation_model import unwrap
 from cyclegan_plugin.registry import RUNNERS
 from .checkpoint_io import CheckpointMismatchError, load_checkpoint_file
 from .rank_state import load_extra_state, own_rank_state
@@ -18,7 +18,7 @@ _KEYS_SHOWN = 10
 
 
 @RUNNERS.register_module()
-class CycleGANRunner(Runner):
+class ExactResumeRunner(Runner):
     """Loads checkpoints safely and strictly, and saves what an exact resume
     needs.
 
@@ -33,12 +33,12 @@ class CycleGANRunner(Runner):
       training a half-loaded model.
     * Saving adds the training loop's state (data position, and every
       rank's random generators and history buffers,
-      :meth:`CycleGANTrainLoop.state_dict`) to the message hub, which
+      :meth:`ExactResumeTrainLoop.state_dict`) to the message hub, which
       every checkpoint holds; a resume gives each rank its own. Models,
       optimizers, loss scalers, schedulers, the iteration and the history
       buffers (model state) are saved by mmengine as usual.
 
-    Use it with ``runner_type = 'CycleGANRunner'`` in the config.
+    Use it with ``runner_type = 'ExactResumeRunner'`` in the config.
     """
 
     def setup_env(self, env_cfg: dict) -> None:
@@ -79,8 +79,7 @@ class CycleGANRunner(Runner):
         """
         checkpoint = load_checkpoint_file(filename, map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = self.model.module if is_model_wrapper(
-            self.model) else self.model
+        model = unwrap(self.model)
         state_dict = checkpoint.get('state_dict', checkpoint)
         for pattern, replacement in revise_keys:
             state_dict = {
@@ -109,8 +108,7 @@ class CycleGANRunner(Runner):
         buffers' entries are dicts of per-rank images (each rank pools its
         own fakes), so only tensors are broadcast.
         """
-        model = self.model.module if is_model_wrapper(
-            self.model) else self.model
+        model = unwrap(self.model)
         if hasattr(model, 'init_weights'):
             model.init_weights()
             for value in model.state_dict().values():

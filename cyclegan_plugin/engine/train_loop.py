@@ -18,13 +18,13 @@ from .rng_state import preserved_rng_state, set_rng_state
 from .sampler import ResumableInfiniteSampler
 from .stop_signals import StopSignals, WorkerShield
 
-# Message hub runtime info holding :meth:`CycleGANTrainLoop.state_dict`;
+# Message hub runtime info holding :meth:`ExactResumeTrainLoop.state_dict`;
 # the message hub is saved in every checkpoint and restored on resume.
 TRAIN_STATE_INFO = 'train_state'
 
 
 @LOOPS.register_module()
-class CycleGANTrainLoop(IterBasedTrainLoop):
+class ExactResumeTrainLoop(IterBasedTrainLoop):
     """Runs ``max_epochs`` passes over the training set, counted in
     iterations.
 
@@ -38,7 +38,7 @@ class CycleGANTrainLoop(IterBasedTrainLoop):
     saved position (mmengine's loop instead loads and throws away every
     batch already trained on), and the global random generators get the
     state they had when the checkpoint was saved (:meth:`state_dict`,
-    stored by :class:`CycleGANRunner`). Validation runs with the
+    stored by :class:`ExactResumeRunner`). Validation runs with the
     generators' state preserved, so it never changes the training run.
 
     A signal in ``stop_signals`` (cluster preemption, Ctrl-C), sent to the
@@ -156,7 +156,7 @@ class CycleGANTrainLoop(IterBasedTrainLoop):
         if state is None:
             print_log(
                 'The checkpoint holds no training-loop state (it was not '
-                'saved by CycleGANRunner): the data position is taken from '
+                'saved by ExactResumeRunner): the data position is taken from '
                 'the iteration and the random generators are not restored.',
                 logger='current',
                 level=logging.WARNING)

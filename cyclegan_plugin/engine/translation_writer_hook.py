@@ -11,9 +11,10 @@ from mmengine.hooks import Hook
 from mmengine.structures import BaseDataElement
 
 from cyclegan_plugin.registry import HOOKS
-from cyclegan_plugin.visualization import (metrics_table, resize_rgb, save_rgb,
-                                           to_hwc, translation_path,
-                                           write_gallery, write_panels)
+from cyclegan_plugin.visualization import (PANELS, metrics_table, panels_of,
+                                           resize_rgb, save_rgb, to_hwc,
+                                           translation_path, write_gallery,
+                                           write_panels)
 
 DIRECTION_OF_DOMAIN = {'a': 'a2b', 'b': 'b2a'}
 
@@ -22,9 +23,10 @@ DIRECTION_OF_DOMAIN = {'a': 'a2b', 'b': 'b2a'}
 class TranslationWriterHook(Hook):
     """Saves the outputs of ``runner.test()`` for people to look at.
 
-    For every test image (the outputs of ``CycleGAN.test_step``) it writes
-    the translation resized back to the image's ``ori_shape``, and the
-    real | fake | rec panels at the test size; after the test it writes a
+    For every test image (the outputs of a translation model's
+    ``test_step``) it writes the translation resized back to the image's
+    ``ori_shape``, and the real | fake (| rec, where the model
+    reconstructs) panels at the test size; after the test it writes a
     grid per direction, an ``index.html`` over all images, ``metrics.json``
     and logs a metrics table. The folder layout is documented in
     :mod:`cyclegan_plugin.visualization.gallery`. Under a distributed
@@ -33,7 +35,7 @@ class TranslationWriterHook(Hook):
     Args:
         out_dir: Output folder; ``<work_dir>/test_results`` if ``None``.
         grid_images: Images per direction in each grid PNG.
-        grid_columns: real|fake|rec triples per grid row.
+        grid_columns: Images (each its panels side by side) per grid row.
     """
 
     priority = 'LOW'
@@ -49,6 +51,7 @@ class TranslationWriterHook(Hook):
         self.grid_images = grid_images
         self.grid_columns = grid_columns
         self._entries: List[Tuple[str, str, str]] = []
+        self._panels: Tuple[str, ...] = PANELS
 
     def before_test(self, runner) -> None:
         if self.out_dir is None:
@@ -85,7 +88,7 @@ class TranslationWriterHook(Hook):
                 f'image of their domain; only one of each is kept in '
                 f'{self.out_dir}.')
         write_gallery(self.out_dir, entries, self.grid_images,
-                      self.grid_columns)
+                      self.grid_columns, self._panels)
         metrics = dict(metrics or {})
         counts = {
             direction: sum(d == direction for d, _ in entries)
@@ -109,13 +112,15 @@ class TranslationWriterHook(Hook):
     def _write_sample(self, sample: BaseDataElement) -> None:
         direction = DIRECTION_OF_DOMAIN[sample.domain]
         name = osp.splitext(osp.basename(sample.img_path))[0]
-        real, fake, rec = (
-            to_hwc(sample.get(key))
-            for key in ('real_img', 'fake_img', 'rec_img'))
+        self._panels = panels_of(sample)
+        images = {
+            panel: to_hwc(sample.get(f'{panel}_img'))
+            for panel in self._panels
+        }
         save_rgb(
             translation_path(self.out_dir, direction, name),
-            resize_rgb(fake, sample.ori_shape))
-        write_panels(self.out_dir, direction, name, (real, fake, rec))
+            resize_rgb(images['fake'], sample.ori_shape))
+        write_panels(self.out_dir, direction, name, images)
         self._entries.append((direction, name, sample.img_path))
 
 

@@ -7,15 +7,18 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
+from mmengine.structures import BaseDataElement
 
 from cyclegan_plugin.registry import DATASETS, HOOKS
-from cyclegan_plugin.visualization import COLUMN_LABELS, save_rgb, tile, to_hwc
+from cyclegan_plugin.visualization import (column_labels, panels_of, save_rgb,
+                                           tile, to_hwc)
 
 
 @HOOKS.register_module()
-class CycleGANVisualizationHook(Hook):
+class SampleGridHook(Hook):
     """Writes ``real A | fake B | rec A`` and ``real B | fake A | rec B``
-    rows of fixed test images every ``interval`` iterations.
+    rows of fixed test images every ``interval`` iterations (``rec`` only
+    for models whose ``test_step`` outputs a ``rec_img``).
 
     The images are translated with ``test_step`` in eval mode and saved to
     ``<out_dir>/iter_<iteration, 6 digits>.png``, once more at the end of
@@ -44,7 +47,7 @@ class CycleGANVisualizationHook(Hook):
                  dataset: Optional[dict] = None,
                  out_dir: Optional[str] = None):
         if interval < 1 or num_samples < 1:
-            raise ValueError('CycleGANVisualizationHook: interval and '
+            raise ValueError('SampleGridHook: interval and '
                              'num_samples must be positive.')
         self.interval = interval
         self.num_samples = num_samples
@@ -87,16 +90,21 @@ class CycleGANVisualizationHook(Hook):
             outputs = model.test_step(self._batch)
         finally:
             model.train(was_training)
-        rows = [[
-            to_hwc(sample.get(key))
-            for key in ('real_img', 'fake_img', 'rec_img')
-        ] for sample in outputs]
+        if not all(isinstance(s, BaseDataElement) for s in outputs):
+            raise TypeError(
+                f'{type(self).__name__}: model.test_step must return one '
+                f'data sample per image (with real_img, fake_img and '
+                f'domain), got {type(outputs[0]).__name__}.')
+        panels = panels_of(outputs[0])
+        rows = [[to_hwc(sample.get(f'{panel}_img')) for panel in panels]
+                for sample in outputs]
         # The first num_a rows are domain-A inputs; they and the B rows get
         # their own header.
         num_a = sum(sample.domain == 'a' for sample in outputs)
         blocks = [
-            tile(rows[:num_a], COLUMN_LABELS['a2b']) if num_a else None,
-            tile(rows[num_a:], COLUMN_LABELS['b2a'])
+            tile(rows[:num_a], column_labels('a2b', panels))
+            if num_a else None,
+            tile(rows[num_a:], column_labels('b2a', panels))
             if num_a < len(rows) else None
         ]
         grid = tile([[block] for block in blocks if block is not None])
@@ -133,7 +141,7 @@ class CycleGANVisualizationHook(Hook):
                 return (loader['dataset']
                         if isinstance(loader, dict) else loader.dataset)
         raise ValueError(
-            'CycleGANVisualizationHook needs test images: set its `dataset` '
+            'SampleGridHook needs test images: set its `dataset` '
             'or the config\'s val_dataloader or test_dataloader.')
 
     def _first_of_each_domain(self, dataset) -> List[int]:
@@ -143,7 +151,7 @@ class CycleGANVisualizationHook(Hook):
             domain = dataset.get_data_info(i).get('domain')
             if domain not in found:
                 raise ValueError(
-                    'CycleGANVisualizationHook needs a test-mode dataset '
+                    'SampleGridHook needs a test-mode dataset '
                     '(items with a `domain`); set test_mode=True in its '
                     '`dataset`.')
             if len(found[domain]) < self.num_samples:

@@ -1,8 +1,10 @@
-"""Networks, losses, the history buffer and the CycleGAN algorithm.
+"""Networks, losses, the history buffer, the base translation model and
+the algorithms built on it.
 
 Importing this package registers every model component in
 :data:`cyclegan_plugin.registry.MODELS`.
 """
+from .base_translation_model import BaseTranslationModel, unwrap
 from .cyclegan import CycleGAN
 from .data_preprocessor import CycleGANDataPreprocessor
 from .discriminators import PatchDiscriminator
@@ -11,6 +13,7 @@ from .history_buffer import ImageHistoryBuffer
 from .losses import GANLoss, L1Loss
 
 __all__ = [
-    'CycleGAN', 'CycleGANDataPreprocessor', 'GANLoss', 'ImageHistoryBuffer',
-    'L1Loss', 'PatchDiscriminator', 'ResidualBlock', 'ResnetGenerator'
+    'BaseTranslationModel', 'CycleGAN', 'CycleGANDataPreprocessor', 'GANLoss',
+    'ImageHistoryBuffer', 'L1Loss', 'PatchDiscriminator', 'ResidualBlock',
+    'ResnetGenerator', 'unwrap'
 ]

@@ -6,7 +6,7 @@ Layout under ``out_dir``::
     b2a/<name>.png               G_B(b) for every testB image, original size
     gallery/a2b/<name>_real.png  the model's input, at the test size
     gallery/a2b/<name>_fake.png  its translation, at the test size
-    gallery/a2b/<name>_rec.png   its reconstruction, at the test size
+    gallery/a2b/<name>_rec.png   its reconstruction (models that make one)
     gallery/b2a/...
     gallery_a2b.png              grid of the first images: real|fake|rec
     gallery_b2a.png
@@ -25,12 +25,25 @@ import numpy as np
 from .grid import tile
 from .image_io import save_rgb
 
+#: Every panel a model may output, in column order; ``<panel>_img`` is the
+#: data sample field (``real_img``, ``fake_img``, ``rec_img``).
 PANELS = ('real', 'fake', 'rec')
-COLUMN_LABELS: Dict[str, Tuple[str, str, str]] = {
-    'a2b': ('real A', 'fake B', 'rec A'),
-    'b2a': ('real B', 'fake A', 'rec B'),
-}
+_DOMAINS = {'a2b': ('A', 'B'), 'b2a': ('B', 'A')}
 TITLES = {'a2b': 'A &rarr; B (testA)', 'b2a': 'B &rarr; A (testB)'}
+
+
+def panels_of(sample) -> Tuple[str, ...]:
+    """The panels a test output holds (``rec`` only where the model
+    reconstructs)."""
+    return tuple(panel for panel in PANELS if f'{panel}_img' in sample)
+
+
+def column_labels(direction: str,
+                  panels: Sequence[str] = PANELS) -> Tuple[str, ...]:
+    """``('real A', 'fake B', 'rec A')`` for ``'a2b'`` and all panels."""
+    source, target = _DOMAINS[direction]
+    return tuple(f'{panel} {target if panel == "fake" else source}'
+                 for panel in panels)
 
 
 def translation_path(out_dir: str, direction: str, name: str) -> str:
@@ -49,16 +62,17 @@ def grid_path(out_dir: str, direction: str) -> str:
 
 
 def write_panels(out_dir: str, direction: str, name: str,
-                 images: Sequence[np.ndarray]) -> None:
-    """Saves the real, fake and rec (H, W, 3) uint8 images of one input."""
-    for panel, image in zip(PANELS, images):
+                 images: Dict[str, np.ndarray]) -> None:
+    """Saves the (H, W, 3) uint8 image of each panel of one input."""
+    for panel, image in images.items():
         save_rgb(panel_path(out_dir, direction, name, panel), image)
 
 
 def write_gallery(out_dir: str,
                   entries: Sequence[Tuple[str, str]],
                   grid_images: int = 16,
-                  grid_columns: int = 4) -> None:
+                  grid_columns: int = 4,
+                  panels: Sequence[str] = PANELS) -> None:
     """Writes ``index.html`` and one grid PNG per direction.
 
     The panels must already be on disk (:func:`write_panels`), so that in a
@@ -69,31 +83,33 @@ def write_gallery(out_dir: str,
         entries: ``(direction, name)`` of every test image, in order.
         grid_images: The grid shows this many images per direction; the
             index shows all.
-        grid_columns: real|fake|rec triples per grid row.
+        grid_columns: Images (each its panels side by side) per grid row.
+        panels: The panels on disk, see :func:`panels_of`.
     """
-    by_direction: Dict[str, List[str]] = {d: [] for d in COLUMN_LABELS}
+    by_direction: Dict[str, List[str]] = {d: [] for d in _DOMAINS}
     for direction, name in entries:
         by_direction[direction].append(name)
     for direction, names in by_direction.items():
         if names:
-            _write_grid(out_dir, direction, names[:grid_images], grid_columns)
+            _write_grid(out_dir, direction, names[:grid_images], grid_columns,
+                        panels)
     with open(osp.join(out_dir, 'index.html'), 'w', encoding='utf-8') as f:
-        f.write(_index_html(by_direction, grid_images))
+        f.write(_index_html(by_direction, grid_images, panels))
 
 
 def _write_grid(out_dir: str, direction: str, names: Sequence[str],
-                columns: int) -> None:
-    triples = [[
+                columns: int, panels: Sequence[str]) -> None:
+    groups = [[
         _read_rgb(panel_path(out_dir, direction, name, panel))
-        for panel in PANELS
+        for panel in panels
     ] for name in names]
     rows = [
-        sum(triples[i:i + columns], [])
-        for i in range(0, len(triples), columns)
+        sum(groups[i:i + columns], [])
+        for i in range(0, len(groups), columns)
     ]
-    labels = COLUMN_LABELS[direction] * min(columns, len(triples))
+    labels = column_labels(direction, panels) * min(columns, len(groups))
     save_rgb(
-        grid_path(out_dir, direction), tile(rows, labels, group=len(PANELS)))
+        grid_path(out_dir, direction), tile(rows, labels, group=len(panels)))
 
 
 def _read_rgb(path: str) -> np.ndarray:
@@ -115,14 +131,15 @@ def _image_cell(path: str, alt: str) -> str:
             f'alt="{html.escape(alt)}"></a></td>')
 
 
-def _index_html(by_direction: Dict[str, List[str]], grid_images: int) -> str:
+def _index_html(by_direction: Dict[str, List[str]], grid_images: int,
+                panels: Sequence[str]) -> str:
     parts = [
         '<!DOCTYPE html>', '<html><head><meta charset="utf-8">',
-        '<title>CycleGAN test results</title>', '<style>',
+        '<title>Translation test results</title>', '<style>',
         'body { font-family: sans-serif; }',
         'td, th { text-align: center; padding: 2px 6px; }',
         'img { width: 192px; }', '</style></head><body>',
-        '<h1>CycleGAN test results</h1>'
+        '<h1>Translation test results</h1>'
     ]
     for direction, names in by_direction.items():
         if not names:
@@ -132,14 +149,14 @@ def _index_html(by_direction: Dict[str, List[str]], grid_images: int) -> str:
                      f'<a href="{_link(grid_path("", direction))}">'
                      f'grid of the first {shown}</a></h2>')
         header = ''.join(f'<th>{label}</th>'
-                         for label in COLUMN_LABELS[direction])
+                         for label in column_labels(direction, panels))
         parts.append(f'<table><tr><th>image</th>{header}'
                      '<th>original size</th></tr>')
         for name in names:
             cells = ''.join(
                 _image_cell(
                     panel_path('', direction, name, panel), f'{name} {panel}')
-                for panel in PANELS)
+                for panel in panels)
             full = _link(translation_path('', direction, name))
             parts.append(f'<tr><td>{html.escape(name)}</td>{cells}'
                          f'<td><a href="{full}">{direction}/'

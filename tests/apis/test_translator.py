@@ -150,9 +150,9 @@ def test_a_real_training_checkpoint_loads(tmp_path):
                     type='UnpairedImageDataset',
                     data_root=str(tmp_path / 'data'),
                     pipeline=pipeline)),
-            train_cfg=dict(type='CycleGANTrainLoop', max_iters=1),
+            train_cfg=dict(type='ExactResumeTrainLoop', max_iters=1),
             optim_wrapper=dict(
-                constructor='CycleGANOptimWrapperConstructor',
+                constructor='PerGroupOptimWrapperConstructor',
                 generators=optimizer,
                 discriminators=optimizer),
             default_hooks=dict(

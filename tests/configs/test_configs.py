@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from cyclegan_plugin import registry
 from cyclegan_plugin.datasets.toy_faces import make_toy_faces
 from cyclegan_plugin.engine import load_checkpoint_file, load_config
 from cyclegan_plugin.registry import DATASETS, MODELS
@@ -85,3 +86,35 @@ def test_selfie2anime_config_trains_on_a_tiny_folder(tmp_path, tiny_faces):
     assert logs
     logged = [json.loads(line) for line in logs[-1].read_text().splitlines()]
     assert any('cycle_a' in entry for entry in logged)
+
+
+def _type_names(node):
+    """Every string under a ``type``/``runner_type``/``constructor`` key."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ('type', 'runner_type', 'constructor') and isinstance(
+                    value, str):
+                yield value
+            else:
+                yield from _type_names(value)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _type_names(item)
+
+
+@pytest.mark.parametrize('config', LEAVES)
+def test_our_types_carry_the_scope_prefix(config):
+    """A project with its own default_scope inherits our configs; mmengine
+    then looks bare names up in that scope, where ours do not exist."""
+    ours = set()
+    for value in vars(registry).values():
+        if isinstance(value, type(
+                registry.MODELS)) and value.scope == registry.SCOPE:
+            value.import_from_location()
+            ours |= set(value.module_dict)
+    cfg = load_config(str(REPO / config))
+    bare = sorted({
+        name
+        for name in _type_names(cfg.to_dict()) if name in ours
+    })
+    assert not bare, f'{config}: prefix these with cyclegan_plugin.: {bare}'

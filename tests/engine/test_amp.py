@@ -37,7 +37,7 @@ def build(optim_cfg=OPTIM_CFG):
     model.init_weights()
     optim = OPTIM_WRAPPER_CONSTRUCTORS.build(
         dict(
-            type='CycleGANOptimWrapperConstructor',
+            type='PerGroupOptimWrapperConstructor',
             optim_wrapper_cfg=optim_cfg))(
                 model)
     return model, optim
@@ -134,7 +134,7 @@ def test_fp16_scalers_of_the_two_optimizers_are_independent():
 
 def test_static_fp16_scale_scales_the_loss_and_stays_fixed():
     model, optim = build(enable_amp(OPTIM_CFG, 'fp16'))
-    params = list(model.generators.parameters())
+    params = list(model.optimizer_group('generators').parameters())
     wrapper = AutocastOptimWrapper(
         optimizer=torch.optim.SGD(params, lr=0.0),
         dtype='fp16',
@@ -170,12 +170,12 @@ def test_enable_amp_rewrites_both_groups_without_mutating_the_input():
     cfg['generators']['clip_grad'] = dict(max_norm=1.0)
     out = enable_amp(cfg, 'bf16')
     assert out['generators'] == dict(
-        type='AutocastOptimWrapper',
+        type='cyclegan_plugin.AutocastOptimWrapper',
         dtype='bf16',
         clip_grad=dict(max_norm=1.0),
         **ADAM)
     assert out['discriminators'] == dict(
-        type='AutocastOptimWrapper', dtype='bf16', **ADAM)
+        type='cyclegan_plugin.AutocastOptimWrapper', dtype='bf16', **ADAM)
     assert cfg == dict(
         generators=dict(clip_grad=dict(max_norm=1.0), **ADAM),
         discriminators=ADAM)
@@ -188,7 +188,8 @@ def test_enable_amp_rewrites_both_groups_without_mutating_the_input():
 
 @pytest.mark.parametrize('cfg,error', [
     (OPTIM_CFG, 'dtype'),
-    (dict(generators=ADAM), 'optim_wrapper.discriminators'),
+    (dict(constructor='PerGroupOptimWrapperConstructor'),
+     'one entry per optimizer group'),
     (dict(
         generators=dict(type='AmpOptimWrapper', **ADAM),
         discriminators=ADAM), 'optim_wrapper.generators.type'),
@@ -225,10 +226,11 @@ def test_amp_composes_with_the_nonfinite_guard():
     assert all(dtypes[name] == {torch.bfloat16} for name in NETWORKS)
 
     g_optim = optim['generators']
-    before = copy.deepcopy(list(model.generators.parameters()))
+    generators = model.optimizer_group('generators')
+    before = copy.deepcopy(list(generators.parameters()))
     with g_optim.optim_context(model):
         out = model.generator_a(torch.zeros(1, 3, 16, 16))
     g_optim.update_params(out.float().mean() * float('nan'))
     assert g_optim.last_skip == 'loss'
-    for old, new in zip(before, model.generators.parameters()):
+    for old, new in zip(before, generators.parameters()):
         assert torch.equal(old, new)

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch._dynamo.backends.registry import lookup_backend
 
-from cyclegan_plugin.engine.compile import (NETWORKS, CompileNetworksHook,
+from cyclegan_plugin.engine.compile import (CompileNetworksHook,
                                             compile_networks)
 from cyclegan_plugin.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
@@ -31,7 +31,7 @@ def build(seed: int = 0):
     model.init_weights()
     optim = OPTIM_WRAPPER_CONSTRUCTORS.build(
         dict(
-            type='CycleGANOptimWrapperConstructor',
+            type='PerGroupOptimWrapperConstructor',
             optim_wrapper_cfg=dict(
                 generators=copy.deepcopy(ADAM),
                 discriminators=copy.deepcopy(ADAM))))(
@@ -96,7 +96,10 @@ def test_compiled_and_eager_steps_give_the_same_losses(counting_backend):
 def test_hook_compiles_every_network_with_its_config(monkeypatch):
     compiled = {}
     model, _ = build()
-    for name in NETWORKS:
+    networks = ('generator_a', 'generator_b', 'discriminator_a',
+                'discriminator_b')
+    assert tuple(model.networks) == networks
+    for name in networks:
         monkeypatch.setattr(
             getattr(model, name),
             'compile',
@@ -106,5 +109,5 @@ def test_hook_compiles_every_network_with_its_config(monkeypatch):
     hook.before_train(SimpleNamespace(model=model))
     assert compiled == {
         name: dict(backend='inductor', mode='max-autotune', dynamic=None)
-        for name in NETWORKS
+        for name in networks
     }

@@ -15,8 +15,8 @@ from torch.utils.data import Dataset
 
 from cyclegan_plugin.engine.checkpoint_io import load_checkpoint_file
 from cyclegan_plugin.engine.distributed import (
-    CycleGANDistributedDataParallel, shutdown_process_group)
-from cyclegan_plugin.engine.runner import CycleGANRunner
+    PerNetworkDistributedDataParallel, shutdown_process_group)
+from cyclegan_plugin.engine.runner import ExactResumeRunner
 from cyclegan_plugin.registry import METRICS, MODELS
 
 SIZE = 32
@@ -71,17 +71,17 @@ def dataloader(dataset: Dataset, shuffle: bool) -> dict:
         sampler=dict(type='DefaultSampler', shuffle=shuffle))
 
 
-def make_runner(work_dir: str, **overrides) -> CycleGANRunner:
+def make_runner(work_dir: str, **overrides) -> ExactResumeRunner:
     """A two-rank CPU runner; the process group is started already."""
-    return CycleGANRunner(
+    return ExactResumeRunner(
         model=MODEL,
         work_dir=work_dir,
         train_dataloader=dataloader(TrainPairs(), shuffle=True),
         optim_wrapper=dict(
-            constructor='CycleGANOptimWrapperConstructor',
+            constructor='PerGroupOptimWrapperConstructor',
             generators=ADAM,
             discriminators=ADAM),
-        train_cfg=dict(type='CycleGANTrainLoop', max_iters=ITERS),
+        train_cfg=dict(type='ExactResumeTrainLoop', max_iters=ITERS),
         val_dataloader=dataloader(TestImages(), shuffle=False),
         val_cfg=dict(type='ValLoop'),
         val_evaluator=dict(type='CycleConsistency'),
@@ -96,7 +96,7 @@ def make_runner(work_dir: str, **overrides) -> CycleGANRunner:
         log_level='WARNING',
         cfg=dict(
             model_wrapper_cfg=dict(
-                type='cyclegan_plugin.CycleGANDistributedDataParallel')),
+                type='cyclegan_plugin.PerNetworkDistributedDataParallel')),
         **overrides)
 
 
@@ -137,7 +137,7 @@ def train_and_validate(rank: int, work_dir: str) -> None:
         Path(work_dir, 'metrics.json').write_text(json.dumps(metrics))
 
 
-def rank_owned_state(runner: CycleGANRunner) -> dict:
+def rank_owned_state(runner: ExactResumeRunner) -> dict:
     """What each rank has of its own: pools, their generators, torch's."""
     model = runner.model.module
     return dict(
@@ -271,7 +271,7 @@ def one_process_group():
 def test_wrapped_model_saves_and_loads_single_process_names(one_process_group):
     plain = MODELS.build(MODEL)
     names = list(plain.state_dict())
-    wrapped = CycleGANDistributedDataParallel(MODELS.build(MODEL))
+    wrapped = PerNetworkDistributedDataParallel(MODELS.build(MODEL))
     assert isinstance(wrapped.module.generator_a,
                       torch.nn.parallel.DistributedDataParallel)
     assert list(wrapped.module.state_dict()) == names

@@ -1,11 +1,11 @@
-"""CycleGANRunner: safe, strict loading; the loop state in checkpoints."""
+"""ExactResumeRunner: safe, strict loading; the loop state in checkpoints."""
 import os
 
 import pytest
 import torch
 from tiny_training import tiny_cfg
 
-from cyclegan_plugin.engine import (CheckpointMismatchError, CycleGANRunner,
+from cyclegan_plugin.engine import (CheckpointMismatchError, ExactResumeRunner,
                                     UnsafeCheckpointError, build_runner,
                                     load_checkpoint_file)
 
@@ -42,7 +42,7 @@ def test_architecture_mismatch_names_the_keys(checkpoint, make_runner):
         2,
         work='other',
         model=dict(generator=dict(base_channels=4, num_blocks=2)))
-    assert isinstance(runner, CycleGANRunner)
+    assert isinstance(runner, ExactResumeRunner)
     with pytest.raises(CheckpointMismatchError) as error:
         runner.load_checkpoint(checkpoint)
     message = str(error.value)

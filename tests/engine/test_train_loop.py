@@ -1,4 +1,4 @@
-"""CycleGANTrainLoop: length in epochs, graceful stop on a signal."""
+"""ExactResumeTrainLoop: length in epochs, graceful stop on a signal."""
 import multiprocessing
 import os
 import signal
@@ -6,7 +6,7 @@ import signal
 import pytest
 from mmengine.hooks import Hook
 
-from cyclegan_plugin.engine import CycleGANTrainLoop, load_checkpoint_file
+from cyclegan_plugin.engine import ExactResumeTrainLoop, load_checkpoint_file
 
 
 class SendSignal(Hook):
@@ -31,8 +31,9 @@ class SendSignal(Hook):
 def test_length_in_epochs_follows_the_dataset(make_runner):
     runner = make_runner(
         1,
-        train_cfg=dict(_delete_=True, type='CycleGANTrainLoop', max_epochs=2))
-    assert isinstance(runner.train_loop, CycleGANTrainLoop)
+        train_cfg=dict(
+            _delete_=True, type='ExactResumeTrainLoop', max_epochs=2))
+    assert isinstance(runner.train_loop, ExactResumeTrainLoop)
     assert runner.max_iters == 2 * 4  # 4 images per domain, batch 1
 
 

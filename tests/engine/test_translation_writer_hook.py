@@ -36,7 +36,7 @@ SIZES = {
 # Distributed runs wrap the model in the plugin's DDP, addressed by scope.
 EXTRA_CONFIG = """
 model_wrapper_cfg = dict(
-    type='cyclegan_plugin.CycleGANDistributedDataParallel')
+    type='cyclegan_plugin.PerNetworkDistributedDataParallel')
 log_level = 'WARNING'
 """
 

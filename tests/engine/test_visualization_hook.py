@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from cyclegan_plugin.datasets.toy_faces import make_toy_faces
-from cyclegan_plugin.engine import CycleGANVisualizationHook
+from cyclegan_plugin.engine import SampleGridHook
 from cyclegan_plugin.registry import MODELS
 from cyclegan_plugin.visualization.grid import GAP
 
@@ -66,9 +66,9 @@ def test_grids_during_and_at_the_end_of_training(data_root, tmp_path,
             num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=True),
             dataset=dataset_cfg(data_root, test_mode=False)),
-        train_cfg=dict(type='CycleGANTrainLoop', max_iters=3),
+        train_cfg=dict(type='ExactResumeTrainLoop', max_iters=3),
         optim_wrapper=dict(
-            constructor='CycleGANOptimWrapperConstructor',
+            constructor='PerGroupOptimWrapperConstructor',
             generators=ADAM,
             discriminators=ADAM),
         test_dataloader=dict(
@@ -79,7 +79,7 @@ def test_grids_during_and_at_the_end_of_training(data_root, tmp_path,
         test_cfg=dict(type='TestLoop'),
         test_evaluator=dict(type='CycleConsistency'),
         custom_hooks=[
-            dict(type='CycleGANVisualizationHook', interval=2, num_samples=2)
+            dict(type='SampleGridHook', interval=2, num_samples=2)
         ],
         visualizer=dict(
             type='Visualizer', vis_backends=[dict(type='LocalVisBackend')]),
@@ -135,7 +135,7 @@ def fake_runner(tmp_path, cfg=None):
 
 def test_chosen_indices_and_explicit_dataset(data_root, tmp_path):
     runner = fake_runner(tmp_path)
-    hook = CycleGANVisualizationHook(
+    hook = SampleGridHook(
         indices=[4, 1], dataset=dataset_cfg(data_root))
     hook.before_train(runner)
     path = hook.visualize(runner, step=7)
@@ -152,7 +152,7 @@ def test_chosen_indices_and_explicit_dataset(data_root, tmp_path):
 def test_uses_the_val_dataloader_of_the_config(data_root, tmp_path):
     cfg = dict(val_dataloader=dict(dataset=dataset_cfg(data_root)))
     runner = fake_runner(tmp_path, cfg)
-    hook = CycleGANVisualizationHook(num_samples=1, out_dir=str(tmp_path))
+    hook = SampleGridHook(num_samples=1, out_dir=str(tmp_path))
     hook.before_train(runner)
     grid = read_rgb(hook.visualize(runner, step=1))
     assert len(find_rows(grid,
@@ -163,10 +163,10 @@ def test_uses_the_val_dataloader_of_the_config(data_root, tmp_path):
 
 def test_clear_errors(data_root, tmp_path):
     with pytest.raises(ValueError, match='test_mode=True'):
-        CycleGANVisualizationHook(
+        SampleGridHook(
             dataset=dataset_cfg(data_root, test_mode=False)).before_train(
                 fake_runner(tmp_path))
     with pytest.raises(ValueError, match='val_dataloader or test_dataloader'):
-        CycleGANVisualizationHook().before_train(fake_runner(tmp_path))
+        SampleGridHook().before_train(fake_runner(tmp_path))
     with pytest.raises(ValueError, match='positive'):
-        CycleGANVisualizationHook(interval=0)
+        SampleGridHook(interval=0)

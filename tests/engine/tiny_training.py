@@ -33,10 +33,10 @@ def tiny_cfg(data_root: str, work_dir: str, max_iters: int,
                 discriminator=dict(type='PatchDiscriminator', base_channels=8),
                 buffer_size=2),
             optim_wrapper=dict(
-                constructor='CycleGANOptimWrapperConstructor',
+                constructor='PerGroupOptimWrapperConstructor',
                 generators=copy.deepcopy(ADAM),
                 discriminators=copy.deepcopy(ADAM)),
-            train_cfg=dict(type='CycleGANTrainLoop', max_iters=max_iters),
+            train_cfg=dict(type='ExactResumeTrainLoop', max_iters=max_iters),
             param_scheduler=[
                 dict(
                     type='LinearLR',

@@ -31,7 +31,7 @@ def build(cfg) -> tuple:
     model.init_weights()
     optim = OPTIM_WRAPPER_CONSTRUCTORS.build(
         dict(
-            type='CycleGANOptimWrapperConstructor',
+            type='PerGroupOptimWrapperConstructor',
             optim_wrapper_cfg=dict(generators=ADAM, discriminators=ADAM)))(
                 model)
     return model, optim
@@ -65,7 +65,8 @@ def test_train_step_logs_every_term_and_updates_all_networks():
         assert all(not torch.equal(before[k], after[k]) for k in keys), net
     assert len(model.history_a) == len(model.history_b) == 2
     # Discriminators are trainable again after the step.
-    assert all(p.requires_grad for p in model.discriminators.parameters())
+    assert all(p.requires_grad
+               for p in model.optimizer_group('discriminators').parameters())
 
 
 def test_identity_loss_can_be_turned_off():

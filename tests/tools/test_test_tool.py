@@ -41,7 +41,7 @@ def setup(tmp_path):
             str(tmp_path / 'data'),
             SIZE,
             batch_size=2,
-            extra="runner_type = 'CycleGANRunner'\n"))
+            extra="runner_type = 'ExactResumeRunner'\n"))
     cfg = Config.fromfile(str(config))
     model = MODELS.build(cfg.model).eval()
     checkpoint = tmp_path / 'tiny.pth'

@@ -4,7 +4,7 @@
 # Every dataloader reads `data_root` here, so a leaf config or
 # `--cfg-options train_dataloader.dataset.data_root=PATH` (and the same for
 # val_dataloader / test_dataloader) points a run elsewhere.
-dataset_type = 'UnpairedImageDataset'
+dataset_type = 'cyclegan_plugin.UnpairedImageDataset'
 data_root = 'data/selfie2anime'
 load_size = 286
 crop_size = 256
@@ -13,7 +13,7 @@ crop_size = 256
 # each domain with its own random draws (share_random_params=False).
 # backend='pillow' resizes like the reference implementation (PIL bicubic).
 train_pipeline = [
-    dict(type='LoadRGBImage', keys=['img_a', 'img_b']),
+    dict(type='cyclegan_plugin.LoadRGBImage', keys=['img_a', 'img_b']),
     dict(
         type='TransformBroadcaster',
         mapping={'img': ['img_a', 'img_b']},
@@ -26,20 +26,20 @@ train_pipeline = [
                 keep_ratio=False,
                 interpolation='bicubic',
                 backend='pillow'),
-            dict(type='RandomCrop', crop_size=crop_size),
+            dict(type='cyclegan_plugin.RandomCrop', crop_size=crop_size),
             dict(type='RandomFlip', prob=0.5, direction='horizontal'),
         ]),
-    dict(type='PackCycleGANInputs'),
+    dict(type='cyclegan_plugin.PackCycleGANInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadRGBImage', keys=['img']),
+    dict(type='cyclegan_plugin.LoadRGBImage', keys=['img']),
     dict(
         type='Resize',
         scale=(crop_size, crop_size),
         keep_ratio=False,
         interpolation='bicubic',
         backend='pillow'),
-    dict(type='PackCycleGANInputs'),
+    dict(type='cyclegan_plugin.PackCycleGANInputs'),
 ]
 
 # ResumableInfiniteSampler lets --resume start at the saved position
@@ -48,7 +48,7 @@ train_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='ResumableInfiniteSampler', shuffle=True),
+    sampler=dict(type='cyclegan_plugin.ResumableInfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type, data_root=data_root, pipeline=train_pipeline))
 # Test items hold one image each: all of testA, then all of testB.

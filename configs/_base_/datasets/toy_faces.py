@@ -3,7 +3,7 @@
 # trainA/trainB/testA/testB layout. The test images of A and B with the same
 # file stem show the same face, so the test set is paired and the metrics
 # can compare a translation with its ground truth (gt_img).
-dataset_type = 'UnpairedImageDataset'
+dataset_type = 'cyclegan_plugin.UnpairedImageDataset'
 data_root = 'data/toy_faces'
 image_size = 64  # tools/make_toy_faces.py's default
 load_size = 72
@@ -13,7 +13,7 @@ load_size = 72
 train_crop_size = 32
 
 train_pipeline = [
-    dict(type='LoadRGBImage', keys=['img_a', 'img_b']),
+    dict(type='cyclegan_plugin.LoadRGBImage', keys=['img_a', 'img_b']),
     dict(
         type='TransformBroadcaster',
         mapping={'img': ['img_a', 'img_b']},
@@ -26,14 +26,14 @@ train_pipeline = [
                 keep_ratio=False,
                 interpolation='bicubic',
                 backend='pillow'),
-            dict(type='RandomCrop', crop_size=train_crop_size),
+            dict(type='cyclegan_plugin.RandomCrop', crop_size=train_crop_size),
             dict(type='RandomFlip', prob=0.5, direction='horizontal'),
         ]),
-    dict(type='PackCycleGANInputs'),
+    dict(type='cyclegan_plugin.PackCycleGANInputs'),
 ]
 # gt_img is resized exactly like img so the two can be compared.
 test_pipeline = [
-    dict(type='LoadRGBImage', keys=['img', 'gt_img']),
+    dict(type='cyclegan_plugin.LoadRGBImage', keys=['img', 'gt_img']),
     dict(
         type='TransformBroadcaster',
         mapping={'img': ['img', 'gt_img']},
@@ -46,7 +46,7 @@ test_pipeline = [
                 interpolation='bicubic',
                 backend='pillow'),
         ]),
-    dict(type='PackCycleGANInputs'),
+    dict(type='cyclegan_plugin.PackCycleGANInputs'),
 ]
 
 # ResumableInfiniteSampler hands the dataset stream positions, from which it
@@ -55,7 +55,7 @@ train_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='ResumableInfiniteSampler', shuffle=True),
+    sampler=dict(type='cyclegan_plugin.ResumableInfiniteSampler', shuffle=True),
     dataset=dict(
         type=dataset_type, data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(

@@ -3,7 +3,7 @@
 # zero. The loop and the decay are written in epochs and run per iteration,
 # so they stay right for any dataset size.
 optim_wrapper = dict(
-    constructor='CycleGANOptimWrapperConstructor',
+    constructor='cyclegan_plugin.PerGroupOptimWrapperConstructor',
     generators=dict(
         optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
     discriminators=dict(
@@ -12,7 +12,7 @@ optim_wrapper = dict(
 num_epochs_constant = 100
 num_epochs_decay = 100
 train_cfg = dict(
-    type='CycleGANTrainLoop',
+    type='cyclegan_plugin.ExactResumeTrainLoop',
     max_epochs=num_epochs_constant + num_epochs_decay,
     val_interval=None)
 val_cfg = dict(type='ValLoop')
