@@ -6,6 +6,46 @@ Every registry has scope ``cyclegan_plugin``. A config with
 ``type='cyclegan_plugin.ResnetGenerator'``. mmengine imports each
 ``locations`` entry the first time a registry is searched, so components
 register lazily and ``import cyclegan_plugin`` stays cheap.
+
+Every registered part, by registry (module under ``cyclegan_plugin.``)::
+
+    DATASETS
+        UnpairedImageDataset (datasets.unpaired_dataset)
+    DATA_SAMPLERS
+        ResumableInfiniteSampler (engine.sampler)
+    HOOKS
+        AtomicCheckpointHook (engine.checkpoint_hook), CompileNetworksHook
+        (engine.compile), NonFiniteGuardHook (engine.nonfinite_guard),
+        SampleGridHook (engine.visualization_hook), TranslationWriterHook
+        (engine.translation_writer_hook)
+    LOOPS
+        ExactResumeTrainLoop (engine.train_loop)
+    METRICS
+        CycleConsistency (evaluation.cycle_metric), FID (evaluation.fid), KID
+        (evaluation.kid), PairedPSNR (evaluation.paired_metrics), PairedSSIM
+        (evaluation.paired_metrics)
+    MODELS
+        CUT (models.cut), CycleGAN (models.cyclegan), CycleGANDataPreprocessor
+        (models.data_preprocessor), GANLoss (models.losses), ImageHistoryBuffer
+        (models.history_buffer), L1Loss (models.losses), PatchDiscriminator
+        (models.discriminators), PatchNCELoss (models.losses), PatchSampleMLP
+        (models.patch_sampler), RandomProjectionFeatures
+        (evaluation.random_features), ResidualBlock (models.generators),
+        ResnetGenerator (models.generators), TFInceptionFeatures
+        (evaluation.inception)
+    MODEL_WRAPPERS
+        PerNetworkDistributedDataParallel (engine.distributed)
+    OPTIM_WRAPPERS
+        AutocastOptimWrapper (engine.amp)
+    OPTIM_WRAPPER_CONSTRUCTORS
+        PerGroupOptimWrapperConstructor (engine.optim_constructor)
+    RUNNERS
+        ExactResumeRunner (engine.runner)
+    TRANSFORMS
+        LoadRGBImage (datasets.transforms), PackCycleGANInputs
+        (datasets.transforms), RandomCrop (datasets.transforms)
+
+(``tests/test_registry.py`` checks this list against the registries.)
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS

@@ -5,15 +5,18 @@ Importing this package registers every model component in
 :data:`cyclegan_plugin.registry.MODELS`.
 """
 from .base_translation_model import BaseTranslationModel, unwrap
+from .cut import CUT
 from .cyclegan import CycleGAN
 from .data_preprocessor import CycleGANDataPreprocessor
 from .discriminators import PatchDiscriminator
 from .generators import ResidualBlock, ResnetGenerator
 from .history_buffer import ImageHistoryBuffer
-from .losses import GANLoss, L1Loss
+from .losses import GANLoss, L1Loss, PatchNCELoss
+from .patch_sampler import PatchSampleMLP
 
 __all__ = [
-    'BaseTranslationModel', 'CycleGAN', 'CycleGANDataPreprocessor', 'GANLoss',
-    'ImageHistoryBuffer', 'L1Loss', 'PatchDiscriminator', 'ResidualBlock',
-    'ResnetGenerator', 'unwrap'
+    'BaseTranslationModel', 'CUT', 'CycleGAN', 'CycleGANDataPreprocessor',
+    'GANLoss', 'ImageHistoryBuffer', 'L1Loss', 'PatchDiscriminator',
+    'PatchNCELoss', 'PatchSampleMLP', 'ResidualBlock', 'ResnetGenerator',
+    'unwrap'
 ]

@@ -22,7 +22,8 @@ logs every loss term; :meth:`translate`, :meth:`test_step` and
 """
 import copy
 from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 import torch
 from mmengine.model import BaseModel, is_model_wrapper
@@ -56,6 +57,16 @@ class BaseTranslationModel(BaseModel):
     GENERATORS: Dict[str, str] = {}
     OPTIMIZER_GROUPS: Dict[str, Tuple[str, ...]] = {}
     TEST_OUTPUTS: Tuple[str, ...] = ('real_img', 'fake_img')
+
+    def __init__(self,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        """Args: the preprocessor's config (by default ours: uint8 RGB to
+        [-1, 1]) and the whole model's init config."""
+        super().__init__(
+            data_preprocessor=data_preprocessor
+            or dict(type='cyclegan_plugin.CycleGANDataPreprocessor'),
+            init_cfg=init_cfg)
 
     @staticmethod
     def build_part(cfg: dict) -> nn.Module:
@@ -146,13 +157,18 @@ class BaseTranslationModel(BaseModel):
         values = torch.stack([loss.detach() for loss in losses.values()])
         return dict(zip(losses, values.tolist()))
 
+    def frozen_groups(self, group: str) -> Sequence[str]:
+        """The groups frozen while ``group``'s step runs: all others by
+        default, so that a discriminator judging the fakes in the
+        generator step passes gradients back to them, not into its own
+        weights."""
+        return [other for other in self.OPTIMIZER_GROUPS if other != group]
+
     @contextmanager
     def only_trainable(self, group: str) -> Iterator[None]:
-        """Freezes the networks of every optimizer group but ``group``:
-        a discriminator judging the fakes in the generator step passes
-        gradients back to them, not into its own weights."""
+        """Runs the block with :meth:`frozen_groups` of ``group`` frozen."""
         frozen = [
-            param for other in self.OPTIMIZER_GROUPS if other != group
+            param for other in self.frozen_groups(group)
             for param in self.optimizer_group(other).parameters()
         ]
         for param in frozen:

@@ -67,11 +67,7 @@ class CycleGAN(BaseTranslationModel):
                  buffer_size: int = 50,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(
-                type='cyclegan_plugin.CycleGANDataPreprocessor')
-        super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(data_preprocessor, init_cfg)
         self.generator_a = self.build_part(generator)
         self.generator_b = self.build_part(generator)
         self.discriminator_a = self.build_part(discriminator)

@@ -4,9 +4,10 @@ Layer names follow the paper's appendix: ``c7s1-k`` is a 7x7 conv, stride
 1, k filters, then norm and ReLU; ``dk`` a 3x3 stride-2 conv that halves
 the resolution; ``Rk`` a residual block; ``uk`` a x2 upsampling conv.
 """
-from typing import Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
 
@@ -59,6 +60,11 @@ class ResnetGenerator(BaseModule):
     With 9 blocks and 64 base channels (the paper's 256 px generator) it has
     11,378,179 parameters. Height and width must be multiples of 4.
 
+    :meth:`encode` hands out intermediate features (CUT's PatchNCE taps
+    them) by name: ``'input'`` (the input padded as the first conv pads it),
+    ``'down1'``, ``'down2'``, ... (the raw output of each stride-2 conv) and
+    ``'block1'``, ``'block2'``, ... (the output of each residual block).
+
     Args:
         in_channels: Channels of the input image.
         out_channels: Channels of the output image.
@@ -95,7 +101,12 @@ class ResnetGenerator(BaseModule):
             build_norm(norm, channels),
             nn.ReLU(inplace=True),
         ]
-        for _ in range(num_downsamples):
+        # Feature name -> (index in self.model, channels) for encode().
+        self._taps: Dict[str, tuple] = {}
+        self._input_channels = in_channels
+        self._padding_mode = padding_mode
+        for i in range(num_downsamples):
+            self._taps[f'down{i + 1}'] = (len(layers), channels * 2)
             layers += [
                 nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1,
                           bias=bias),
@@ -103,10 +114,9 @@ class ResnetGenerator(BaseModule):
                 nn.ReLU(inplace=True),
             ]
             channels *= 2
-        layers += [
-            ResidualBlock(channels, norm, padding_mode, dropout)
-            for _ in range(num_blocks)
-        ]
+        for i in range(num_blocks):
+            self._taps[f'block{i + 1}'] = (len(layers), channels)
+            layers.append(ResidualBlock(channels, norm, padding_mode, dropout))
         for _ in range(num_downsamples):
             layers += [
                 build_upsample(upsample, channels, channels // 2, bias,
@@ -126,10 +136,46 @@ class ResnetGenerator(BaseModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Translates ``x`` of shape (N, C_in, H, W) in [-1, 1] into
         (N, C_out, H, W) in [-1, 1]."""
+        self._check_size(x)
+        return self.model(x)
+
+    def feature_channels(self, names: Sequence[str]) -> List[int]:
+        """Channels of the :meth:`encode` features ``names``."""
+        return [
+            self._input_channels if name == 'input' else self._tap(name)[1]
+            for name in names
+        ]
+
+    def encode(self, x: torch.Tensor,
+               names: Sequence[str]) -> List[torch.Tensor]:
+        """The features ``names`` (see the class doc) of ``x``, in that
+        order; the layers after the last one requested are not run."""
+        self._check_size(x)
+        wanted = {self._tap(name)[0]: name for name in names
+                  if name != 'input'}
+        found = {}
+        if 'input' in names:
+            mode = ('constant' if self._padding_mode == 'zeros' else
+                    self._padding_mode)
+            found['input'] = F.pad(x, (3, 3, 3, 3), mode=mode)
+        for index, layer in enumerate(self.model):
+            if not wanted:
+                break
+            x = layer(x)
+            if index in wanted:
+                found[wanted.pop(index)] = x
+        return [found[name] for name in names]
+
+    def _tap(self, name: str) -> tuple:
+        if name not in self._taps:
+            raise ValueError(f'ResnetGenerator has no feature {name!r}; '
+                             f"choose 'input' or one of {list(self._taps)}.")
+        return self._taps[name]
+
+    def _check_size(self, x: torch.Tensor) -> None:
         height, width = x.shape[-2:]
         if height % self.size_multiple or width % self.size_multiple:
             raise ValueError(
                 f'ResnetGenerator needs height and width divisible by '
                 f'{self.size_multiple}, got {tuple(x.shape[-2:])}; resize '
                 f'or pad the image first.')
-        return self.model(x)

@@ -106,3 +106,45 @@ class L1Loss(nn.Module):
                 target: torch.Tensor) -> torch.Tensor:
         """Mean |pred - target| over all elements, times the weight."""
         return self.loss_weight * F.l1_loss(pred.float(), target.float())
+
+
+@MODELS.register_module()
+class PatchNCELoss(nn.Module):
+    """The patchwise contrastive loss of CUT (Park et al., ECCV 2020).
+
+    Each query (a patch feature of the translation) should match the key
+    at the same location of the source image (its positive) rather than
+    the keys of the other sampled locations of the same image (its
+    negatives): a cross entropy over cosine similarities divided by a
+    temperature, the positive as class 0. Keys are detached, so the
+    gradient flows through the query branch only.
+
+    Args:
+        temperature: Divides the similarities (0.07 in the paper).
+        loss_weight: Multiplies the mean over all patches.
+    """
+
+    def __init__(self, temperature: float = 0.07, loss_weight: float = 1.0):
+        super().__init__()
+        self.temperature = temperature
+        self.loss_weight = loss_weight
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor,
+                batch_size: int) -> torch.Tensor:
+        """``query`` and ``key``: L2-normalised ``(N * P, D)`` patch
+        features of ``batch_size`` = N images, P patches each, image-major
+        and matched row by row. Returns the weighted scalar loss."""
+        key = key.detach()
+        positive = (query * key).sum(dim=1, keepdim=True)
+        query = query.view(batch_size, -1, query.shape[1])
+        key = key.view(batch_size, -1, key.shape[1])
+        similarity = torch.bmm(query, key.transpose(1, 2))  # (N, P, P)
+        patches = similarity.shape[1]
+        # The diagonal is each query's positive, not a negative.
+        diagonal = torch.eye(patches, dtype=torch.bool,
+                             device=similarity.device)[None]
+        negatives = similarity.masked_fill(diagonal, -10.0).flatten(0, 1)
+        logits = torch.cat([positive, negatives], dim=1) / self.temperature
+        target = torch.zeros(
+            logits.shape[0], dtype=torch.long, device=logits.device)
+        return self.loss_weight * F.cross_entropy(logits, target)

@@ -6,6 +6,7 @@ schedule (it changes during the run), the history buffers (full after two
 iterations, then swapping at random) and the data order and augmentation
 across an epoch boundary.
 """
+import copy
 import itertools
 import multiprocessing
 import os.path as osp
@@ -68,6 +69,42 @@ def test_resume_is_bitwise_identical_and_loads_no_seen_data(
     assert len(runner.model.history_a) == len(runner.model.history_b) == 2
     assert_states_equal(one_go['model'], model_state(runner))
     assert_states_equal(one_go['optim'], optimizer_state(runner))
+
+
+# FastCUT exercises the patch sampler's random locations and the flip coin
+# on top of CUT's D-before-G step and its MLP head.
+TINY_FASTCUT = dict(
+    model=dict(
+        _delete_=True,
+        type='CUT',
+        generator=dict(
+            type='ResnetGenerator', base_channels=8, num_blocks=5),
+        discriminator=dict(type='PatchDiscriminator', base_channels=8),
+        patch_sampler=dict(
+            type='PatchSampleMLP', channels=16, num_patches=16),
+        flip_equivariance=True),
+    optim_wrapper=dict(
+        _delete_=True,
+        constructor='PerGroupOptimWrapperConstructor',
+        generator=dict(
+            optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
+        discriminator=dict(
+            optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))))
+
+
+def test_cut_resume_is_bitwise_identical(toy_root, tmp_path, make_runner):
+    # Merging a config pops its _delete_ keys: a fresh copy each time.
+    one_go = build_runner(
+        tiny_cfg(toy_root, str(tmp_path / 'one_go'), 2 * N,
+                 **copy.deepcopy(TINY_FASTCUT)))
+    one_go.train()
+    make_runner(N, **copy.deepcopy(TINY_FASTCUT)).train()
+    resumed = make_runner(
+        2 * N, resume=True, **copy.deepcopy(TINY_FASTCUT))
+    resumed.train()
+    assert set(resumed.optim_wrapper.keys()) == {'generator', 'discriminator'}
+    assert_states_equal(model_state(one_go), model_state(resumed))
+    assert_states_equal(optimizer_state(one_go), optimizer_state(resumed))
 
 
 @LOOPS.register_module()
