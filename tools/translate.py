@@ -2,11 +2,12 @@
 
 ``python tools/translate.py CONFIG CHECKPOINT INPUT [--direction a2b]``
 
-INPUT is an image or a folder (searched recursively). Each image is
-translated at its own size (reflection-padded to a multiple of 4, then
-cropped back) and written under ``--out`` with its relative path and name.
-Files that are not readable images are skipped with a warning and listed at
-the end.
+INPUT is an image or a folder (searched recursively for image files;
+other files are ignored). Each image is translated at its own size
+(reflection-padded to a multiple of 4, then cropped back) and written under
+``--out`` with its relative path and name, as PNG unless ``--ext`` says
+otherwise. Image files that do not decode are skipped with a warning and
+listed at the end; the exit status is 1 when nothing was translated.
 """
 import argparse
 import os.path as osp
@@ -37,9 +38,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=int,
         default=1,
         help='images translated together (same-sized ones only)')
+    parser.add_argument(
+        '--ext',
+        default='png',
+        help='format of the outputs (png, jpg, webp, ...; default png, '
+        'which adds no compression loss)')
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N')
     parser.add_argument(
-        '--bf16', action='store_true', help='bfloat16 autocast (GPUs)')
+        '--bf16',
+        action='store_true',
+        help='bfloat16 autocast (GPUs, CPUs with AVX512-BF16/AMX; elsewhere '
+        'fp32 with a warning)')
     return parser.parse_args(argv)
 
 
@@ -58,7 +67,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         translator = Translator(
             args.config, args.checkpoint, device=args.device, bf16=args.bf16)
         report = translate_files(translator, args.input, out_dir,
-                                 args.direction, args.batch_size)
+                                 args.direction, args.batch_size,
+                                 ext=args.ext)
     except (CheckpointError, FileNotFoundError, ValueError) as err:
         # One line naming the problem and the fix, not a traceback.
         raise SystemExit(f'translate.py: error: {err}') from None
@@ -67,6 +77,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(f'Skipped {len(report.skipped)} unreadable file(s):')
         for error in report.skipped:
             print(f'  {error.path}: {error.reason}')
+    if not report.written:
+        raise SystemExit('translate.py: error: no image was translated.')
 
 
 if __name__ == '__main__':

@@ -10,7 +10,9 @@ model_wrapper_cfg = dict(
 checkpoint_interval = 10000
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=100),
+    # Training is counted in iterations, so are validation metrics (by
+    # epoch they would all be logged at step 0).
+    logger=dict(type='LoggerHook', interval=100, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Crash-safe: write, fsync, rename, then update last_checkpoint, then
     # delete old ones. Also saves when training stops early (SIGTERM).

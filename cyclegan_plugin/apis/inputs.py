@@ -14,9 +14,10 @@ def to_rgb_array(image: ImageInput) -> np.ndarray:
     """Returns ``image`` as an (H, W, 3) uint8 RGB array.
 
     Args:
-        image: An (H, W, 3) uint8 RGB array, a PIL image of any mode, or the
-            path of an image file. Files and PIL images with transparency
-            are composited on white, as the datasets do.
+        image: An (H, W, 3) uint8 RGB or (H, W) uint8 gray array, a PIL
+            image of any mode, or the path of an image file. Gray is
+            repeated into RGB; files and PIL images with transparency are
+            composited on white, as the datasets do.
 
     Raises:
         UnreadableImageError: A path that does not decode.
@@ -24,10 +25,12 @@ def to_rgb_array(image: ImageInput) -> np.ndarray:
         TypeError: Anything else.
     """
     if isinstance(image, np.ndarray):
+        if image.dtype == np.uint8 and image.ndim == 2:
+            return np.repeat(image[:, :, None], 3, axis=2)
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(
-                f'image arrays must be (H, W, 3) uint8 RGB, got '
-                f'{image.dtype} {image.shape}; convert gray or RGBA arrays '
+                f'image arrays must be (H, W, 3) uint8 RGB or (H, W) uint8 '
+                f'gray, got {image.dtype} {image.shape}; convert RGBA arrays '
                 f'first, or pass a PIL image.')
         return image
     if isinstance(image, Image.Image):

@@ -8,7 +8,8 @@ from typing import List, Tuple
 import numpy as np
 from PIL import Image
 
-from cyclegan_plugin.datasets.image_loading import (UnreadableImageError,
+from cyclegan_plugin.datasets.image_loading import (IMAGE_EXTENSIONS,
+                                                    UnreadableImageError,
                                                     load_rgb_image)
 from .progress import track
 from .translator import Translator
@@ -36,15 +37,18 @@ def translate_files(translator: Translator,
                     out_dir: str,
                     direction: str = 'a2b',
                     batch_size: int = 1,
-                    progress: bool = True) -> TranslationReport:
-    """Translates an image file, or every file under a folder.
+                    progress: bool = True,
+                    ext: str = 'png') -> TranslationReport:
+    """Translates an image file, or every image file under a folder.
 
-    Every file is tried, whatever its extension; files that do not decode
-    as images are skipped with a :class:`SkippedFileWarning` and listed in
-    the report. Outputs keep the relative path, the name and the format
-    (from the extension) of their input under ``out_dir``, at the input's
-    size; an input whose extension Pillow cannot write gets ``.png``
-    appended. JPEG and WebP are written at quality 95.
+    In a folder, files with an image extension (``.jpg``, ``.jpeg``,
+    ``.png``, ``.bmp``, ``.webp``, any case) are taken and others ignored;
+    a single file is tried whatever its name. Files that do not decode are
+    skipped with a :class:`SkippedFileWarning` and listed in the report.
+    Outputs keep the relative path and the name of their input under
+    ``out_dir``, at the input's size, in the format ``ext`` names: PNG by
+    default, so a JPEG is not compressed a second time (JPEG and WebP are
+    written at quality 95).
 
     Args:
         translator: The model.
@@ -54,10 +58,16 @@ def translate_files(translator: Translator,
         direction: ``'a2b'`` or ``'b2a'``.
         batch_size: Images read and translated together.
         progress: Draw a progress bar.
+        ext: Extension, and so format, of the outputs, e.g. ``'png'``,
+            ``'jpg'``, ``'webp'``.
 
     Returns:
         The written and the skipped files.
     """
+    ext = ext.lower().lstrip('.')
+    if Image.registered_extensions().get(f'.{ext}') not in Image.SAVE:
+        raise ValueError(f'cannot write {ext!r} images; choose an '
+                         f'extension Pillow writes, e.g. png, jpg or webp.')
     files = _list_files(input_path, out_dir)
     report = TranslationReport()
     pending: List[Tuple[str, np.ndarray]] = []
@@ -71,23 +81,23 @@ def translate_files(translator: Translator,
             report.skipped.append(err)
         if len(pending) == batch_size:
             report.written += _translate_and_save(translator, pending, out_dir,
-                                                  direction)
+                                                  direction, ext)
             pending = []
     if pending:
         report.written += _translate_and_save(translator, pending, out_dir,
-                                              direction)
+                                              direction, ext)
     return report
 
 
 def _translate_and_save(translator: Translator,
                         pending: List[Tuple[str, np.ndarray]], out_dir: str,
-                        direction: str) -> List[str]:
+                        direction: str, ext: str) -> List[str]:
     """Translates ``(relative path, image)`` pairs as one batch and saves
     them; returns the written paths."""
     outputs = translator.translate([image for _, image in pending], direction,
                                    len(pending))
     return [
-        _save(out_dir, relative, output)
+        _save(out_dir, relative, output, ext)
         for (relative, _), output in zip(pending, outputs)
     ]
 
@@ -112,19 +122,18 @@ def _list_files(input_path: str, out_dir: str) -> List[Tuple[str, str]]:
         subfolders[:] = sorted(
             d for d in subfolders if osp.join(folder, d) != excluded)
         for name in sorted(names):
-            path = osp.join(folder, name)
-            files.append((path, osp.relpath(path, root)))
+            if name.lower().endswith(IMAGE_EXTENSIONS):
+                path = osp.join(folder, name)
+                files.append((path, osp.relpath(path, root)))
     if not files:
-        raise FileNotFoundError(f'the input folder {input_path!r} holds no '
-                                f'files.')
+        raise FileNotFoundError(
+            f'the input folder {input_path!r} holds no image files '
+            f'({", ".join(IMAGE_EXTENSIONS)}).')
     return files
 
 
-def _save(out_dir: str, relative: str, image: np.ndarray) -> str:
-    path = osp.join(out_dir, relative)
-    extension = osp.splitext(relative)[1].lower()
-    if Image.registered_extensions().get(extension) not in Image.SAVE:
-        path += '.png'
+def _save(out_dir: str, relative: str, image: np.ndarray, ext: str) -> str:
+    path = osp.join(out_dir, f'{osp.splitext(relative)[0]}.{ext}')
     os.makedirs(osp.dirname(path) or '.', exist_ok=True)
     Image.fromarray(image).save(path, quality=95)
     return path

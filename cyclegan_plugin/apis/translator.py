@@ -1,4 +1,5 @@
 """Translate images of any size with a trained CycleGAN."""
+import warnings
 from contextlib import nullcontext
 from typing import Dict, Iterator, List, Sequence, Union
 
@@ -7,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 
+from cyclegan_plugin.engine.amp import SlowBF16Warning, cpu_has_fast_bf16
 from cyclegan_plugin.engine.checkpoint_io import (CheckpointError,
                                                   CheckpointMismatchError,
                                                   load_checkpoint_file)
@@ -73,8 +75,10 @@ class Translator:
         checkpoint: Checkpoint written by training; read with
             ``weights_only=True`` (:func:`load_checkpoint_file`).
         device: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
-        bf16: Run the generator under bfloat16 autocast (fast on GPUs; very
-            slow on CPUs without AVX-512 BF16 or AMX).
+        bf16: Run the generator under bfloat16 autocast (fast on GPUs and
+            on CPUs with AVX512-BF16 or AMX). On a CPU without native bf16
+            kernels, where it would run 10-100x slower than fp32, it falls
+            back to fp32 with one :class:`SlowBF16Warning`.
     """
 
     def __init__(self,
@@ -87,6 +91,12 @@ class Translator:
             raise RuntimeError(f'device {device!r} requested but CUDA is not '
                                f'available; use device="cpu".')
         self.model = build_model(config, checkpoint).to(self.device)
+        if bf16 and self.device.type == 'cpu' and not cpu_has_fast_bf16():
+            warnings.warn(
+                'Translator: this CPU has no native bf16 kernels, so bf16 '
+                'would be much slower than fp32; translating in fp32.',
+                SlowBF16Warning)
+            bf16 = False
         self.bf16 = bf16
 
     def translate(self,

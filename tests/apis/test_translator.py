@@ -88,6 +88,16 @@ def test_paths_pil_images_and_arrays_give_the_same_result(trained, tmp_path):
         np.testing.assert_array_equal(out, outs[0])
 
 
+def test_gray_arrays_translate_like_the_gray_file_loader(trained, tmp_path):
+    cfg, _, path = trained
+    gray = np.random.default_rng(5).integers(0, 256, (12, 8), np.uint8)
+    file = tmp_path / 'gray.png'
+    Image.fromarray(gray, 'L').save(file)
+    translator = Translator(cfg, path)
+    np.testing.assert_array_equal(
+        translator.translate(gray), translator.translate(str(file)))
+
+
 def test_transparent_pil_images_are_composited_on_white(trained):
     cfg, _, path = trained
     clear = Image.new('RGBA', (8, 8), (10, 200, 30, 0))
@@ -192,7 +202,7 @@ def test_bad_inputs_raise_clear_errors(trained):
     cfg, _, path = trained
     translator = Translator(cfg, path)
     with pytest.raises(ValueError, match='uint8 RGB'):
-        translator.translate(np.zeros((8, 8), np.uint8))
+        translator.translate(np.zeros((8, 8, 4), np.uint8))
     with pytest.raises(ValueError, match='uint8 RGB'):
         translator.translate(np.zeros((8, 8, 3), np.float32))
     with pytest.raises(ValueError, match='direction'):

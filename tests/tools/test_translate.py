@@ -50,6 +50,7 @@ def mixed_folder(tmp_path):
     Image.fromarray(pixels(50, 21)).save(root / 'nested' / 'tall.bmp')
     Image.fromarray(pixels(17, 23)[..., 0]).save(root / 'gray.png')
     Image.fromarray(pixels(19, 26, 4)).save(root / 'rgba.png')
+    # Input name -> size; outputs are PNGs of the same stem.
     good = {
         'square.png': (32, 32),
         'wide.jpg': (30, 45),
@@ -83,16 +84,71 @@ def test_tool_translates_every_good_image_and_reports_skipped_files(
     assert result.returncode == 0, result.stderr
     written = sorted(
         str(p.relative_to(out)) for p in out.rglob('*') if p.is_file())
-    assert written == sorted(good)
+    assert written == sorted(as_png(name) for name in good)
     for name, (height, width) in good.items():
-        with Image.open(out / name) as image:
-            assert image.mode == 'RGB'
+        with Image.open(out / as_png(name)) as image:
+            assert image.format == 'PNG' and image.mode == 'RGB'
             assert image.size == (width, height)
     assert f'Translated {len(good)} image(s)' in result.stdout
-    assert 'Skipped 2 unreadable file(s)' in result.stdout
-    skipped_lines = result.stdout.split('Skipped 2')[1]
-    assert 'corrupt.png' in skipped_lines and 'notes.txt' in skipped_lines
+    # notes.txt is no image file: ignored, not reported.
+    assert 'Skipped 1 unreadable file(s)' in result.stdout
+    skipped_lines = result.stdout.split('Skipped 1')[1]
+    assert 'corrupt.png' in skipped_lines and 'notes.txt' not in skipped_lines
     assert 'square.png' not in skipped_lines
+
+
+def as_png(name: str) -> str:
+    return os.path.splitext(name)[0] + '.png'
+
+
+def test_nothing_translated_is_an_error_and_ext_chooses_the_format(
+        model_files, mixed_folder, tmp_path):
+    config, checkpoint = model_files
+    root, _ = mixed_folder
+    empty = tmp_path / 'only_text'
+    empty.mkdir()
+    (empty / 'readme.txt').write_text('no images here\n')
+    broken = tmp_path / 'broken'
+    broken.mkdir()
+    (broken / 'bad.png').write_bytes(b'not a png')
+    for folder, message in ((empty, 'holds no image files'),
+                            (broken, 'no image was translated')):
+        result = subprocess.run([
+            sys.executable, 'tools/translate.py', config, checkpoint,
+            str(folder), '--out',
+            str(tmp_path / 'out')
+        ],
+                                cwd=REPO,
+                                capture_output=True,
+                                text=True,
+                                timeout=120)
+        assert result.returncode != 0 and message in result.stderr, (
+            result.stderr)
+    report = translate_files(
+        Translator(config, checkpoint),
+        str(root / 'square.png'),
+        str(tmp_path / 'jpg'),
+        progress=False,
+        ext='jpg')
+    assert report.written == [str(tmp_path / 'jpg' / 'square.jpg')]
+    assert Image.open(report.written[0]).format == 'JPEG'
+    with pytest.raises(ValueError, match='cannot write'):
+        translate_files(
+            Translator(config, checkpoint),
+            str(root),
+            str(tmp_path / 'x'),
+            progress=False,
+            ext='nope')
+
+
+def test_bf16_without_native_kernels_falls_back_to_fp32_with_a_warning(
+        model_files, monkeypatch):
+    config, checkpoint = model_files
+    from cyclegan_plugin.apis import translator as translator_module
+    monkeypatch.setattr(translator_module, 'cpu_has_fast_bf16', lambda: False)
+    with pytest.warns(translator_module.SlowBF16Warning, match='fp32'):
+        translator = Translator(config, checkpoint, bf16=True)
+    assert translator.bf16 is False
 
 
 def test_outputs_match_the_python_api(model_files, mixed_folder, tmp_path):
@@ -106,14 +162,15 @@ def test_outputs_match_the_python_api(model_files, mixed_folder, tmp_path):
             str(tmp_path / 'out'),
             'b2a',
             progress=False)
-    assert len(caught) == 2
-    assert sorted(os.path.basename(e.path)
-                  for e in report.skipped) == ['corrupt.png', 'notes.txt']
+    assert len(caught) == 1
+    assert [os.path.basename(e.path) for e in report.skipped] == [
+        'corrupt.png'
+    ]
     assert len(report.written) == len(good)
-    for name in ['square.png', 'gray.png', 'rgba.png']:  # lossless formats
+    for name in good:  # PNG outputs are lossless
         expected = translator.translate(str(root / name), 'b2a')
         np.testing.assert_array_equal(
-            np.asarray(Image.open(tmp_path / 'out' / name)), expected)
+            np.asarray(Image.open(tmp_path / 'out' / as_png(name))), expected)
 
 
 def test_single_file_and_output_inside_the_input(model_files, mixed_folder):
@@ -122,7 +179,7 @@ def test_single_file_and_output_inside_the_input(model_files, mixed_folder):
     translator = Translator(config, checkpoint)
     report = translate_files(
         translator, str(root / 'wide.jpg'), str(root / 'out'), progress=False)
-    assert report.written == [str(root / 'out' / 'wide.jpg')]
+    assert report.written == [str(root / 'out' / 'wide.png')]
     # A second run over the folder leaves its own output folder alone.
     with pytest.warns(SkippedFileWarning):
         report = translate_files(
@@ -141,7 +198,7 @@ def test_refuses_to_overwrite_the_inputs(model_files, mixed_folder):
             translator, str(root / 'square.png'), str(root), progress=False)
 
 
-def test_unknown_extensions_are_written_as_png(model_files, tmp_path):
+def test_a_single_file_is_tried_whatever_its_name(model_files, tmp_path):
     config, checkpoint = model_files
     root = tmp_path / 'in'
     root.mkdir()
@@ -149,8 +206,8 @@ def test_unknown_extensions_are_written_as_png(model_files, tmp_path):
         root / 'scan.data', format='PNG')
     report = translate_files(
         Translator(config, checkpoint),
-        str(root),
+        str(root / 'scan.data'),
         str(tmp_path / 'out'),
         progress=False)
-    assert report.written == [str(tmp_path / 'out' / 'scan.data.png')]
+    assert report.written == [str(tmp_path / 'out' / 'scan.png')]
     assert Image.open(report.written[0]).size == (12, 8)
