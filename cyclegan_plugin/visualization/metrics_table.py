@@ -13,7 +13,8 @@ def metrics_table(metrics: Mapping[str, float]) -> str:
 
     ``kid_a2b`` and ``kid_b2a`` become the row ``kid``; ``cycle_l1_a`` and
     ``cycle_l1_b`` the row ``cycle_l1``; keys without a direction suffix get
-    a column ``value``.
+    a column ``value``. A ``<metric>_std`` key (KID's spread) is shown as
+    ``± std`` beside its metric, not as a row of its own.
 
     Args:
         metrics: Metric name -> number.
@@ -23,8 +24,13 @@ def metrics_table(metrics: Mapping[str, float]) -> str:
     """
     rows: Dict[str, Dict[str, str]] = {}
     for key, value in metrics.items():
+        if key.endswith('_std') and key[:-len('_std')] in metrics:
+            continue
         base, column = _split(key)
-        rows.setdefault(base, {})[column] = _format(value)
+        cell = _format(value)
+        if f'{key}_std' in metrics:
+            cell += f' ± {_format(metrics[key + "_std"])}'
+        rows.setdefault(base, {})[column] = cell
     columns = [
         c for c in (*_COLUMNS, 'value')
         if any(c in row for row in rows.values())

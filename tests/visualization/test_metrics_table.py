@@ -26,3 +26,16 @@ def test_other_keys_get_a_value_column():
     lines = rows(metrics_table({'psnr_a2b': float('inf'), 'time': 3}))
     assert lines[0] == ['metric', 'a2b', 'value']
     assert lines[2:] == [['psnr', 'inf', '-'], ['time', '-', '3']]
+
+
+def test_a_std_goes_beside_its_metric():
+    lines = rows(
+        metrics_table({
+            'kid_a2b': 13.08,
+            'kid_a2b_std': 0.49,
+            'kid_b2a': 11.84,
+            'kid_b2a_std': 0.74,
+            'lonely_std': 1.0,
+        }))
+    assert lines[2:] == [['kid', '13.08 ± 0.49', '11.84 ± 0.74', '-'],
+                         ['lonely_std', '-', '-', '1']]
