@@ -3,12 +3,11 @@ Runner: gradients of both optimizers are averaged, the history buffers stay
 per rank, metrics are gathered and the checkpoint loads in one process."""
 import json
 import multiprocessing
-import os
-import socket
 from pathlib import Path
 
 import pytest
 import torch
+from gloo_ranks import free_port, start_rank
 from mmengine.structures import BaseDataElement
 from torch import distributed as dist
 from torch.utils.data import Dataset
@@ -100,19 +99,6 @@ def make_runner(work_dir: str, **overrides) -> ExactResumeRunner:
         **overrides)
 
 
-def start_rank(rank: int, port: int) -> None:
-    os.environ.update(
-        MASTER_ADDR='127.0.0.1',
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        LOCAL_RANK=str(rank),
-        WORLD_SIZE='2')
-    torch.set_num_threads(1)
-    # mmengine's pytorch launcher calls torch.cuda.set_device; on CPU the
-    # process group is started here and the runner adopts it.
-    dist.init_process_group('gloo', rank=rank, world_size=2)
-
-
 def run_rank(rank: int, port: int, work_dir: str) -> None:
     start_rank(rank, port)
     train_and_validate(rank, work_dir)
@@ -167,12 +153,6 @@ def record_rank_state(rank: int, work_dir: str, resume: bool) -> None:
     runner.train()
     name = 'resumed' if resume else 'trained'
     torch.save(rank_owned_state(runner), Path(work_dir, f'{name}{rank}.pt'))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def launch(work_dir: str,

@@ -1,7 +1,5 @@
 import json
-import os
 import runpy
-import socket
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
+from gloo_ranks import free_port, start_rank
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.structures import BaseDataElement
@@ -42,26 +41,11 @@ log_level = 'WARNING'
 
 
 def run_rank(rank, port, args):
-    os.environ.update(
-        MASTER_ADDR='127.0.0.1',
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        LOCAL_RANK=str(rank),
-        WORLD_SIZE='2')
-    torch.set_num_threads(1)
-    # mmengine's pytorch launcher calls torch.cuda.set_device; on CPU the
-    # process group is started here and the runner adopts it.
-    dist.init_process_group('gloo', rank=rank, world_size=2)
+    start_rank(rank, port)
     # The tool shuts the process group down when it is done.
     runpy.run_path(str(REPO / 'tools' /
                        'test.py'))['main']([*args, '--launcher', 'pytorch'])
     assert not dist.is_initialized()
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def test_two_processes_write_every_image_once(tmp_path):

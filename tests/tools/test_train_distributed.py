@@ -1,12 +1,12 @@
 """Two-process CPU training through tools/train.py and torchrun (gloo):
 the same command that runs on GPUs, tried on a machine without one."""
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
+from gloo_ranks import free_port
 
 from cyclegan_plugin.datasets.toy_faces import make_toy_faces
 from cyclegan_plugin.engine import load_checkpoint_file
@@ -16,12 +16,6 @@ sys.path.insert(0, str(REPO / 'tests' / 'engine'))
 from tiny_training import tiny_cfg  # noqa: E402
 
 ITERS = 4
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def test_torchrun_two_cpu_processes_train_and_exit_cleanly(tmp_path):
