@@ -13,7 +13,8 @@ from typing import Optional
 from mmengine.hooks import Hook
 from torch import nn
 
-from cyclegan_plugin.models.base_translation_model import unwrap
+from cyclegan_plugin.models.base_translation_model import (group_networks,
+                                                           unwrap)
 from cyclegan_plugin.registry import HOOKS
 
 
@@ -30,9 +31,9 @@ def compile_networks(model: nn.Module, **compile_kwargs) -> None:
             ``mode``, ``dynamic``, ``fullgraph``, ``options``).
     """
     model = unwrap(model)
-    for names in model.OPTIMIZER_GROUPS.values():
-        for name in names:
-            unwrap(getattr(model, name)).compile(**compile_kwargs)
+    for group in model.OPTIMIZER_GROUPS:
+        for network in group_networks(model, group).values():
+            unwrap(network).compile(**compile_kwargs)
 
 
 @HOOKS.register_module()

@@ -4,7 +4,8 @@ from typing import Optional
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 from torch import nn
 
-from cyclegan_plugin.models.base_translation_model import unwrap
+from cyclegan_plugin.models.base_translation_model import (group_networks,
+                                                           unwrap)
 from cyclegan_plugin.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 
@@ -53,10 +54,8 @@ class PerGroupOptimWrapperConstructor:
                 f'{missing}, unexpected {extra}.')
         return OptimWrapperDict(
             **{
-                group:
-                build_optim_wrapper(
-                    nn.ModuleDict(
-                        {name: getattr(model, name)
-                         for name in names}), self.optim_wrapper_cfg[group])
-                for group, names in groups.items()
+                group: build_optim_wrapper(
+                    group_networks(model, group),
+                    self.optim_wrapper_cfg[group])
+                for group in groups
             })

@@ -13,6 +13,7 @@ from typing import Any, Dict, List
 import torch
 from mmengine.dist import gather_object, get_dist_info
 from mmengine.logging import print_log
+from mmengine.utils import apply_to
 from torch import nn
 from torch.nn.modules.module import _EXTRA_STATE_KEY_SUFFIX
 
@@ -20,23 +21,18 @@ from cyclegan_plugin.models.base_translation_model import unwrap
 from .rng_state import get_rng_state
 
 
-def _to_cpu(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.cpu()
-    if isinstance(value, dict):
-        return {key: _to_cpu(item) for key, item in value.items()}
-    return value
-
-
 def gather_rank_states(model: nn.Module) -> List[Dict[str, Any]]:
     """Every rank's ``rng`` and module ``extra_state`` entries, indexed by
     rank, on rank 0 (an empty list elsewhere). Call it on all ranks."""
     extra = {
-        key: _to_cpu(value)
+        key: value
         for key, value in unwrap(model).state_dict().items()
         if key.endswith(_EXTRA_STATE_KEY_SUFFIX)
     }
-    own = dict(rng=get_rng_state(), extra_state=extra)
+    # On the CPU, so that rank 0 unpickles no other rank's GPU tensors.
+    own = apply_to(
+        dict(rng=get_rng_state(), extra_state=extra),
+        lambda value: isinstance(value, torch.Tensor), torch.Tensor.cpu)
     return gather_object(own, dst=0) or []
 
 

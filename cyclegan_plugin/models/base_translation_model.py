@@ -22,8 +22,7 @@ logs every loss term; :meth:`translate`, :meth:`test_step` and
 """
 import copy
 from contextlib import contextmanager
-from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
-                    Tuple)
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModel, is_model_wrapper
@@ -44,6 +43,16 @@ TrainStep = Tuple[str, Callable[[Dict[str, torch.Tensor]], Dict[str,
 def unwrap(module: nn.Module) -> nn.Module:
     """The model or network inside a DDP (or other mmengine) wrapper."""
     return module.module if is_model_wrapper(module) else module
+
+
+def group_networks(model: nn.Module, group: str) -> nn.ModuleDict:
+    """The networks of one of ``model``'s ``OPTIMIZER_GROUPS``, by attribute
+    name. The engine needs no more of a model than that declaration, so
+    this also serves models not derived from :class:`BaseTranslationModel`.
+    """
+    return nn.ModuleDict(
+        {name: getattr(model, name)
+         for name in model.OPTIMIZER_GROUPS[group]})
 
 
 class BaseTranslationModel(BaseModel):
@@ -99,17 +108,14 @@ class BaseTranslationModel(BaseModel):
     def networks(self) -> Dict[str, nn.Module]:
         """Every trainable network by attribute name, group by group."""
         return {
-            name: getattr(self, name)
-            for names in self.OPTIMIZER_GROUPS.values()
-            for name in names
+            name: network
+            for group in self.OPTIMIZER_GROUPS
+            for name, network in group_networks(self, group).items()
         }
 
     def optimizer_group(self, group: str) -> nn.ModuleDict:
         """The networks one optimizer wrapper updates."""
-        return nn.ModuleDict({
-            name: getattr(self, name)
-            for name in self.OPTIMIZER_GROUPS[group]
-        })
+        return group_networks(self, group)
 
     def translate(self,
                   images: torch.Tensor,

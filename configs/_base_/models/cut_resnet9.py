@@ -4,21 +4,15 @@
 # a 2-layer 256-channel MLP head, temperature 0.07, lambda_GAN = lambda_NCE
 # = 1, NCE identity on B. Not in the reference: its anti-aliased
 # down/upsampling (this generator uses strided convs and transposed convs).
+# The networks are CycleGAN's, taken from its base config.
+_base_ = ['./cyclegan_resnet9.py']
+
 model = dict(
+    _delete_=True,
     type='cyclegan_plugin.CUT',
     data_preprocessor=dict(type='cyclegan_plugin.CycleGANDataPreprocessor'),
-    generator=dict(
-        type='cyclegan_plugin.ResnetGenerator',
-        base_channels=64,
-        num_blocks=9,
-        norm='instance',
-        padding_mode='reflect',
-        upsample='deconv'),
-    discriminator=dict(
-        type='cyclegan_plugin.PatchDiscriminator',
-        base_channels=64,
-        num_layers=3,
-        norm='instance'),
+    generator={{_base_.model.generator}},
+    discriminator={{_base_.model.discriminator}},
     patch_sampler=dict(
         type='cyclegan_plugin.PatchSampleMLP', channels=256, num_patches=256),
     gan_loss=dict(type='cyclegan_plugin.GANLoss', gan_type='lsgan'),
