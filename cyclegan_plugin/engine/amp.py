@@ -34,6 +34,17 @@ _PLAIN_WRAPPERS = (None, 'OptimWrapper', 'AutocastOptimWrapper',
                    'cyclegan_plugin.AutocastOptimWrapper')
 
 
+def _grad_scaler(device_type: str, **kwargs):
+    """A loss scaler for fp16 on ``device_type``: ``torch.amp.GradScaler``
+    where it exists (torch >= 2.3), else the CUDA-only one of older torch."""
+    if hasattr(torch.amp, 'GradScaler'):
+        return torch.amp.GradScaler(device_type, **kwargs)
+    if device_type != 'cuda':
+        raise RuntimeError(f'fp16 training on {device_type!r} needs torch >= '
+                           f'2.3 (this is {torch.__version__}); use bf16.')
+    return torch.cuda.amp.GradScaler(**kwargs)
+
+
 class SlowBF16Warning(UserWarning):
     """bf16 autocast was asked for on a CPU without native bf16 kernels."""
 
@@ -87,15 +98,14 @@ class AutocastOptimWrapper(OptimWrapper):
                 'runs slower than fp32; train in fp32 (drop --amp) here.',
                 SlowBF16Warning)
 
-    def _build_scaler(self, loss_scale) -> torch.amp.GradScaler:
+    def _build_scaler(self, loss_scale):
         if loss_scale == 'dynamic':
-            return torch.amp.GradScaler(self.device_type)
+            return _grad_scaler(self.device_type)
         if isinstance(loss_scale, float):
             self._static_scale = loss_scale
-            return torch.amp.GradScaler(
-                self.device_type, init_scale=loss_scale)
+            return _grad_scaler(self.device_type, init_scale=loss_scale)
         if isinstance(loss_scale, dict):
-            return torch.amp.GradScaler(self.device_type, **loss_scale)
+            return _grad_scaler(self.device_type, **loss_scale)
         raise TypeError(f'AutocastOptimWrapper: loss_scale must be '
                         f'"dynamic", a float or a dict, got {loss_scale!r}.')
 

@@ -74,7 +74,7 @@ class NonFiniteGuardMixin:
 
     def _scaler_checks_gradients(self) -> bool:
         scaler = getattr(self, 'loss_scaler', None)
-        return isinstance(scaler, torch.amp.GradScaler) and scaler.is_enabled()
+        return scaler is not None and scaler.is_enabled()
 
     def _gradients_finite(self) -> bool:
         grads = [

@@ -91,6 +91,23 @@ class BaseTranslationModel(BaseModel):
                 return MODELS.build(cfg)
         return MODELS.build(cfg)
 
+    def init_weights(self) -> None:
+        """Lets each part initialise itself, as it would on its own.
+
+        mmengine's ``BaseModule.init_weights`` first hands its bookkeeping
+        (``_params_init_info``) to every submodule; parts of other packages
+        that override ``init_weights`` may not expect it there (MMagic 1.2's
+        ``ResnetGenerator`` then fails with an ``UnboundLocalError``). A
+        whole-model ``init_cfg``, where one is set, keeps mmengine's way.
+        """
+        if self.init_cfg is not None:
+            super().init_weights()
+            return
+        for part in self.children():
+            if hasattr(part, 'init_weights') and not getattr(
+                    part, 'is_init', False):
+                part.init_weights()
+
     @property
     def directions(self) -> Tuple[str, ...]:
         """The directions this model translates in."""

@@ -28,13 +28,24 @@ def mmengine_like_checkpoint() -> dict:
         message_hub=hub.state_dict())
 
 
-def test_loads_mmengine_checkpoints_that_plain_weights_only_refuses(tmp_path):
+@pytest.fixture(params=['torch allow-list', 'own unpickler'])
+def loader(request, monkeypatch):
+    """Runs a test through both loading paths: torch's extensible
+    weights-only list (torch >= 2.5) and the restricted unpickler used on
+    older torch, which this stack reaches once ``safe_globals`` is gone."""
+    if request.param == 'own unpickler':
+        monkeypatch.delattr(torch.serialization, 'safe_globals', raising=False)
+    return request.param
+
+
+def test_loads_mmengine_checkpoints_that_plain_weights_only_refuses(
+        tmp_path, loader):
     path = str(tmp_path / 'iter_3.pth')
     torch.save(mmengine_like_checkpoint(), path)
     # torch >= 2.6 defaults to weights_only=True: mmengine 0.10.7's loader
     # fails on its own checkpoints.
     with pytest.raises(pickle.UnpicklingError):
-        torch.load(path)
+        torch.load(path, weights_only=True)
 
     checkpoint = load_checkpoint_file(path)
     loss = checkpoint['message_hub']['log_scalars']['train/loss']
@@ -62,7 +73,8 @@ class GetattrGadget:
 
 
 @pytest.mark.parametrize('writer', ['torch.save', 'pickle.dump'])
-def test_malicious_checkpoint_is_refused_and_runs_nothing(tmp_path, writer):
+def test_malicious_checkpoint_is_refused_and_runs_nothing(
+        tmp_path, writer, loader):
     marker = tmp_path / 'code_ran'
     checkpoint = dict(state_dict={}, meta=Payload(str(marker)))
     path = tmp_path / 'evil.pth'
@@ -78,14 +90,14 @@ def test_malicious_checkpoint_is_refused_and_runs_nothing(tmp_path, writer):
     assert not marker.exists()
 
 
-def test_getattr_serves_only_history_buffer_statistics(tmp_path):
+def test_getattr_serves_only_history_buffer_statistics(tmp_path, loader):
     path = str(tmp_path / 'gadget.pth')
     torch.save(dict(meta=GetattrGadget()), path)
     with pytest.raises(UnsafeCheckpointError, match='register_statistics'):
         load_checkpoint_file(path)
 
 
-def test_torn_and_missing_files_are_reported(tmp_path):
+def test_torn_and_missing_files_are_reported(tmp_path, loader):
     path = tmp_path / 'iter_3.pth'
     torch.save(mmengine_like_checkpoint(), str(path))
     data = path.read_bytes()
