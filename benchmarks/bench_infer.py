@@ -1,38 +1,53 @@
-"""Images per second of one CycleGAN generator, per runtime and precision.
+"""Images per second of one CycleGAN generator, per runtime and precision,
+against the reference's generator and the machine's convolution
+throughput.
 
 ``python benchmarks/bench_infer.py --sizes 256 --batch-sizes 1``
 
 Modes (each case in a fresh process):
 
-* ``fp32``: eager PyTorch under ``torch.inference_mode``;
-* ``channels_last``: the same with channels-last weights and input;
-* ``bf16``, ``bf16_channels_last``: eager under bf16 autocast
-  (``fp16`` likewise, on CUDA);
+* ``plain``: the reference's generator in plain PyTorch
+  (``tests/reference_cyclegan.py``) with our weights, fp32, eager, under
+  ``torch.inference_mode``: the yardstick;
+* ``fp32``: ours, the same way;
+* ``channels_last``: ours with channels-last weights and input (as
+  ``Translator(channels_last=True)``);
+* ``bf16``, ``bf16_channels_last``: ours under bf16 autocast (``fp16``
+  likewise, on CUDA);
 * ``torchscript``: the model ``tools/export.py`` writes, frozen and
   optimised for inference;
 * ``onnxruntime``: the ONNX model ``tools/export.py`` writes, in ONNX
   Runtime (skipped with a note when ``onnxruntime`` is not installed).
 
 The generator is the paper's ResNet-9 with random N(0, 0.02) weights, which
-cost exactly what trained ones do. The table gives the median over
-``--steps`` calls after ``--warmup``, the speed-up over fp32 and the largest
-difference of the output (in [-1, 1]) from fp32's.
+cost exactly what trained ones do. Every case runs ``--rounds`` times, in
+the given order in even rounds and reversed in odd ones, with a
+convolution limit case (:func:`_common.measure_conv_limit`, forward) among
+them. A round gives the median over ``--steps`` calls after ``--warmup``;
+a row shows the median over rounds and each round's value, the FLOPs of one
+image (``torch.utils.flop_counter``, convolutions), the achieved GFLOP/s,
+their fraction of the best forward conv throughput of the row's precision,
+the speed-up over ``plain`` and the largest difference of the output (in
+[-1, 1]) from ours in fp32.
 """
 import argparse
 import importlib.util
 import os.path as osp
-import statistics
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
-from _common import (add_network_arguments, fmt, machine, markdown_row,
-                     run_isolated)
+from _common import (add_network_arguments, add_rounds_argument,
+                     alternating_rounds, best_forward, count_flops, dtype_of,
+                     fmt, limit_table, limits_over_rounds, machine,
+                     markdown_row, measure_conv_limit, median_over_rounds,
+                     run_isolated, set_threads)
 
-MODES = ('fp32', 'channels_last', 'bf16', 'bf16_channels_last', 'fp16',
-         'torchscript', 'onnxruntime')
-DEFAULT_MODES = ('fp32', 'channels_last', 'bf16', 'torchscript', 'onnxruntime')
+MODES = ('plain', 'fp32', 'channels_last', 'bf16', 'bf16_channels_last',
+         'fp16', 'torchscript', 'onnxruntime')
+DEFAULT_MODES = ('plain', 'fp32', 'channels_last', 'bf16',
+                 'bf16_channels_last', 'torchscript', 'onnxruntime')
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,7 +61,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--steps', type=int, default=10, help='timed calls')
     parser.add_argument('--warmup', type=int, default=3)
     add_network_arguments(parser)
+    add_rounds_argument(parser)
     return parser.parse_args()
+
+
+def precision_of(mode: str) -> str:
+    """The compute precision of a mode."""
+    head = mode.split('_')[0]
+    return head if head in ('bf16', 'fp16') else 'fp32'
 
 
 def build_runner(args, mode: str, generator,
@@ -56,6 +78,15 @@ def build_runner(args, mode: str, generator,
 
     from cyclegan_plugin.apis import export_generator
     device = torch.device(args.device)
+    if mode == 'plain':
+        from reference_cyclegan import reference_generator
+        plain = reference_generator(args.base_channels, args.num_blocks)
+        ours, theirs = list(generator.parameters()), list(plain.parameters())
+        assert [p.shape for p in ours] == [p.shape for p in theirs]
+        with torch.no_grad():
+            for src, dst in zip(ours, theirs):
+                dst.copy_(src)
+        return plain.eval().to(device)
     if mode in ('torchscript', 'onnxruntime'):
         folder = tempfile.mkdtemp()
         if mode == 'torchscript':
@@ -77,18 +108,18 @@ def build_runner(args, mode: str, generator,
         return lambda x: torch.from_numpy(
             session.run(None, {'image': x.cpu().numpy()})[0])
     generator = generator.to(device)
-    if mode.endswith('channels_last'):
+    channels_last = mode.endswith('channels_last')
+    if channels_last:
         generator = generator.to(memory_format=torch.channels_last)
-    dtype = dict(
-        bf16=torch.bfloat16, fp16=torch.float16).get(mode.split('_')[0])
+    precision = precision_of(mode)
 
     def run(x):
-        if mode.endswith('channels_last'):
+        if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(
                 device.type,
-                dtype=dtype or torch.float32,
-                enabled=dtype is not None):
+                dtype=dtype_of(precision),
+                enabled=precision != 'fp32'):
             return generator(x)
 
     return run
@@ -96,6 +127,7 @@ def build_runner(args, mode: str, generator,
 
 def run_case(args, case: dict, queue) -> None:
     """Times one mode at one shape and compares its output with fp32."""
+    import statistics
     import warnings
 
     import torch
@@ -104,8 +136,7 @@ def run_case(args, case: dict, queue) -> None:
     from cyclegan_plugin.registry import MODELS
     warnings.filterwarnings('ignore')
     MMLogger.get_instance('bench_infer', log_level='WARNING')
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     torch.manual_seed(0)
     generator = MODELS.build(
         dict(
@@ -117,6 +148,7 @@ def run_case(args, case: dict, queue) -> None:
     size, batch = case['size'], case['batch']
     example = torch.rand(batch, 3, size, size) * 2 - 1
     with torch.inference_mode():
+        flops = count_flops(lambda: generator(example[:1]))
         reference = generator(example)
         run = build_runner(args, case['mode'], generator, example)
         inputs = example.to(args.device)
@@ -131,7 +163,8 @@ def run_case(args, case: dict, queue) -> None:
             times.append(time.perf_counter() - start)
         error = (out.float().cpu() - reference).abs().max().item()
     seconds = statistics.median(times[args.warmup:])
-    queue.put(dict(images_per_s=batch / seconds, max_diff=error))
+    queue.put(
+        dict(images_per_s=batch / seconds, max_diff=error, flops=flops))
 
 
 def main() -> None:
@@ -143,35 +176,77 @@ def main() -> None:
             '(pip install onnxruntime).',
             file=sys.stderr)
         modes.remove('onnxruntime')
-    results: Dict[tuple, Optional[dict]] = {}
-    for size in args.sizes:
-        for batch in args.batch_sizes:
-            for mode in modes:
-                case = dict(size=size, batch=batch, mode=mode)
-                print(f'running {case} ...', file=sys.stderr, flush=True)
-                results[size, batch,
-                        mode] = run_isolated(run_case, (args, case),
-                                             args.timeout)
+    precisions = sorted({'fp32'} | {precision_of(m)
+                                    for m in modes},
+                        key=['fp32', 'bf16', 'fp16'].index)
+    todo = [
+        dict(size=size, batch=batch, mode=mode) for size in args.sizes
+        for batch in args.batch_sizes for mode in modes
+    ]
+    results: Dict[tuple, List[Optional[dict]]] = {
+        key_of(case): []
+        for case in todo
+    }
+    limit_runs: Dict[int, List[dict]] = {b: [] for b in args.batch_sizes}
+    order = [('limit', batch) for batch in args.batch_sizes] + todo
+    for number, cases in enumerate(alternating_rounds(order, args.rounds)):
+        for case in cases:
+            print(f'round {number + 1}/{args.rounds}: {case} ...',
+                  file=sys.stderr, flush=True)
+            if isinstance(case, tuple):
+                limit_runs[case[1]].append(
+                    run_isolated(measure_conv_limit,
+                                 (args.device, args.threads, case[1],
+                                  precisions), args.timeout) or {})
+            else:
+                results[key_of(case)].append(
+                    run_isolated(run_case, (args, case), args.timeout))
     print(f'\nGenerator inference, {args.device}: '
           f'{machine(args.device, args.threads)}; paper generator (base '
           f'{args.base_channels}, {args.num_blocks} blocks); median of '
-          f'{args.steps} calls after {args.warmup} warm-up.\n')
-    print('| size | batch | mode | images/s | speed-up vs fp32 | '
-          'max abs diff vs fp32 |')
-    print('|---:|---:|---|---:|---:|---:|')
-    for (size, batch, mode), result in results.items():
-        result = result or {}
-        fp32 = (results.get((size, batch, 'fp32')) or {}).get('images_per_s')
-        speed = result.get('images_per_s')
-        print(
-            markdown_row([
-                str(size),
-                str(batch),
-                mode + ('' if results[size, batch, mode] else ' (timeout)'),
-                fmt(speed, '.3f'),
-                fmt(speed / fp32 if speed and fp32 else None, '.2f'),
-                fmt(result.get('max_diff'), '.2e')
-            ]))
+          f'{args.steps} calls after {args.warmup} warm-up, median over '
+          f'{args.rounds} rounds in alternating order.\n')
+    for batch in args.batch_sizes:
+        limits = limits_over_rounds(limit_runs[batch])
+        print('\n'.join(limit_table(limits, batch, precisions)) + '\n')
+        print('| size | batch | mode | images/s | rounds | GFLOP/image | '
+              'GFLOP/s | of limit | speed-up vs plain | max abs diff vs '
+              'fp32 |')
+        print('|---:|---:|---|---:|---|---:|---:|---:|---:|---:|')
+        for case in todo:
+            if case['batch'] == batch:
+                print(table_row(case, results, limits))
+
+
+def key_of(case: dict) -> tuple:
+    return case['size'], case['batch'], case['mode']
+
+
+def table_row(case: dict, results: dict, limits: dict) -> str:
+    """One Markdown row; '-' where a case was not run or timed out."""
+    runs = results[key_of(case)]
+    done = [run for run in runs if run]
+    speed = median_over_rounds([run['images_per_s'] for run in done])
+    plain = median_over_rounds([
+        run['images_per_s']
+        for run in results.get(key_of(dict(case, mode='plain')), []) if run
+    ])
+    flops = done[0]['flops'] if done else None
+    rate = flops * speed / 1e9 if flops and speed else None
+    limit = best_forward(limits, precision_of(case['mode']))
+    timeouts = len(runs) - len(done)
+    note = f' ({timeouts} timed out)' if timeouts else ''
+    return markdown_row([
+        str(case['size']),
+        str(case['batch']), case['mode'] + note,
+        fmt(speed, '.3f'), ' / '.join(
+            fmt((run or {}).get('images_per_s'), '.2f') for run in runs),
+        fmt(flops / 1e9 if flops else None, '.4g'),
+        fmt(rate, '.1f'),
+        fmt(rate / limit if rate and limit else None, '.2f'),
+        fmt(speed / plain if speed and plain else None, '.2f'),
+        fmt(max(run['max_diff'] for run in done) if done else None, '.2e')
+    ])
 
 
 if __name__ == '__main__':

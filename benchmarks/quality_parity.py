@@ -52,7 +52,8 @@ def train_and_evaluate(args, precision: str, queue) -> None:
     import torch
     from mmengine.config import DictAction
 
-    from cyclegan_plugin.engine import build_runner, enable_amp, load_config
+    from cyclegan_plugin.cli import build_runner, load_config
+    from cyclegan_plugin.engine import enable_amp
     if args.threads:
         torch.set_num_threads(args.threads)
     options = {}

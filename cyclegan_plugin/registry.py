@@ -12,12 +12,12 @@ Every registered part, by registry (module under ``cyclegan_plugin.``)::
     DATASETS
         UnpairedImageDataset (datasets.unpaired_dataset)
     DATA_SAMPLERS
-        ResumableInfiniteSampler (engine.sampler)
+        ResumableInfiniteSampler (datasets.sampler)
     HOOKS
-        AtomicCheckpointHook (engine.checkpoint_hook), CompileNetworksHook
-        (engine.compile), NonFiniteGuardHook (engine.nonfinite_guard),
-        SampleGridHook (engine.visualization_hook), TranslationWriterHook
-        (engine.translation_writer_hook)
+        AtomicCheckpointHook (hooks.checkpoint_hook), CompileNetworksHook
+        (hooks.compile), NonFiniteGuardHook (hooks.nonfinite_guard),
+        SampleGridHook (hooks.visualization_hook), TranslationWriterHook
+        (hooks.translation_writer_hook)
     LOOPS
         ExactResumeTrainLoop (engine.train_loop)
     METRICS
@@ -80,12 +80,12 @@ def _child(name: str, parent: Registry, locations=()) -> Registry:
 
 RUNNERS = _child('runner', MMENGINE_RUNNERS, ['cyclegan_plugin.engine'])
 LOOPS = _child('loop', MMENGINE_LOOPS, ['cyclegan_plugin.engine'])
-HOOKS = _child('hook', MMENGINE_HOOKS, ['cyclegan_plugin.engine'])
+HOOKS = _child('hook', MMENGINE_HOOKS, ['cyclegan_plugin.hooks'])
 LOG_PROCESSORS = _child('log_processor', MMENGINE_LOG_PROCESSORS)
 
 DATASETS = _child('dataset', MMENGINE_DATASETS, ['cyclegan_plugin.datasets'])
 DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS,
-                       ['cyclegan_plugin.engine'])
+                       ['cyclegan_plugin.datasets'])
 TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS,
                     ['cyclegan_plugin.datasets'])
 FUNCTIONS = _child('function', MMENGINE_FUNCTIONS)

@@ -22,7 +22,7 @@ MULTI_PROCESS_TESTS = (
     'test_two_ranks_stay_identical_and_the_checkpoint_loads',
     'tests/engine/test_distributed.py::'
     'test_each_rank_resumes_its_own_history_and_random_state',
-    'tests/engine/test_translation_writer_hook.py::'
+    'tests/hooks/test_translation_writer_hook.py::'
     'test_two_processes_write_every_image_once',
     'tests/evaluation/test_feature_metric.py::'
     'test_two_gloo_processes_give_the_single_process_value',

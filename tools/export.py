@@ -2,17 +2,21 @@
 
 ``python tools/export.py CONFIG CHECKPOINT --direction a2b --format onnx``
 
-The exported model maps float32 (N, 3, H, W) RGB in [-1, 1]
-(``x / 127.5 - 1``) to the translation in [-1, 1]; N, H and W are dynamic,
-H and W multiples of 4. After exporting, the file is run on random inputs
-and compared with PyTorch (ONNX needs the optional ``onnxruntime`` for
-that); a larger difference than ``--atol`` exits with an error.
+The exported model maps input ``image``, float32 (N, 3, H, W) RGB in
+[-1, 1] (``x / 127.5 - 1``), to output ``translation`` of the same shape in
+[-1, 1]; N, H and W are dynamic, H and W any size of at least 5 px (padded
+by reflection inside and cropped back, as translate.py does). The file
+states this contract in its metadata. After exporting, the file's contract
+is checked and it is run on random inputs, odd sizes included, and compared
+with PyTorch (ONNX needs the optional ``onnxruntime`` for that); a larger
+difference than ``--atol`` exits with an error.
 """
 import argparse
 from typing import List, Optional
 
-from cyclegan_plugin.apis import check_export, export_generator, load_generator
-from cyclegan_plugin.engine import CheckpointError
+from cyclegan_plugin.apis import (ExportContractError, check_export,
+                                  export_generator, load_generator)
+from cyclegan_plugin.cli import check_writable, exit_on_user_error
 
 EXTENSIONS = {'onnx': '.onnx', 'torchscript': '.pt'}
 
@@ -48,15 +52,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     out_file = args.out or (
         f'generator_{args.direction}{EXTENSIONS[args.format]}')
-    try:
+    # Problems a user can fix end with one line naming the fix.
+    with exit_on_user_error('export.py', FileNotFoundError):
+        check_writable(out_file, 'output file', '--out', is_folder=False)
         generator = load_generator(args.config, args.checkpoint,
                                    args.direction)
-    except (CheckpointError, FileNotFoundError) as err:
-        raise SystemExit(f'export.py: error: {err}') from None
-    export_generator(generator, out_file, args.format, args.size)
+    export_generator(generator, out_file, args.format, args.size,
+                     args.direction)
     print(f'Exported the {args.direction} generator to {out_file}.')
     try:
-        error = check_export(generator, out_file, args.format, args.size)
+        with exit_on_user_error('export.py', ExportContractError):
+            error = check_export(generator, out_file, args.format, args.size)
     except ImportError as err:
         print(f'Not checked against PyTorch: {err}. Install onnxruntime to '
               f'check ONNX exports.')

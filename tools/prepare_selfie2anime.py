@@ -8,8 +8,10 @@ Usage::
 Accepts the public zip (Kaggle or the U-GAT-IT Google Drive copy) or a
 folder it was extracted to. trainA/, trainB/, testA/ and testB/ may sit at
 the top or one folder deep. The image counts must be those of the public
-release (3400 / 3400 / 100 / 100) before anything is written; the result
-is ``OUT/{trainA,trainB,testA,testB}/<image files>``.
+release (3400 / 3400 / 100 / 100) before anything is written, unless
+``--any-counts`` accepts a partial or re-split archive; the result is
+``OUT/{trainA,trainB,testA,testB}/<image files>``. A problem with the
+source or the destination ends the tool with one line and exit status 1.
 """
 import argparse
 import os
@@ -24,17 +26,20 @@ EXPECTED_COUNTS = {'trainA': 3400, 'trainB': 3400, 'testA': 100, 'testB': 100}
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
-def prepare(source: str,
-            out: str,
-            force: bool = False,
-            expected_counts: Mapping[str, int] = EXPECTED_COUNTS) -> None:
+def prepare(
+        source: str,
+        out: str,
+        force: bool = False,
+        expected_counts: Optional[Mapping[str, int]] = EXPECTED_COUNTS
+) -> None:
     """Copy or extract the four split folders of ``source`` into ``out``.
 
     Args:
         source (str): The zip file or an extracted folder.
         out (str): Destination folder.
         force (bool): Replace the split folders if ``out`` has them.
-        expected_counts (Mapping[str, int]): Images per split.
+        expected_counts (Mapping[str, int], optional): Images per split;
+            ``None`` accepts any number (at least one per split).
 
     Raises:
         FileNotFoundError: ``source`` is missing or lacks a split folder.
@@ -51,7 +56,8 @@ def prepare(source: str,
     with opened as archive:
         names = archive.namelist() if is_zip else _relative_files(source)
         splits = _find_splits(names, source)
-        _check_counts(splits, expected_counts, source)
+        if expected_counts is not None:
+            _check_counts(splits, expected_counts, source)
         existing = [s for s in SPLITS if os.path.exists(os.path.join(out, s))]
         if existing and not force:
             raise FileExistsError(
@@ -127,7 +133,8 @@ def _check_counts(splits: Dict[str, List[str]], expected: Mapping[str, int],
         raise ValueError(
             f'{source!r} does not look like the public Selfie2Anime release:'
             f' found {found} images, expected {dict(expected)}. Was the '
-            'download complete?')
+            'download complete? To use an archive with other counts (partial '
+            'or re-split), pass --any-counts.')
 
 
 def _relative_files(root: str) -> List[str]:
@@ -154,12 +161,25 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--force',
         action='store_true',
         help='replace split folders already in --out')
+    parser.add_argument(
+        '--any-counts',
+        action='store_true',
+        help='accept any number of images per split (a partial or '
+        're-split archive) instead of the public 3400/3400/100/100')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    prepare(args.source, args.out, force=args.force)
+    try:
+        prepare(
+            args.source,
+            args.out,
+            force=args.force,
+            expected_counts=None if args.any_counts else EXPECTED_COUNTS)
+    except (OSError, ValueError) as err:
+        # One line naming the problem and the fix, not a traceback.
+        raise SystemExit(f'prepare_selfie2anime.py: error: {err}') from None
     counts = ', '.join(f'{s}: {len(os.listdir(os.path.join(args.out, s)))}'
                        for s in SPLITS)
     print(f'Selfie2Anime ready in {args.out} ({counts}).')

@@ -5,10 +5,10 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
-from cyclegan_plugin.engine import (CfgOptionsAction, CheckpointError,
-                                    ConfigError, build_runner, check_paths,
-                                    enable_amp, load_config,
-                                    shutdown_process_group)
+from cyclegan_plugin.cli import (CfgOptionsAction, add_tensorboard,
+                                 build_runner, check_paths, exit_on_user_error,
+                                 load_config, removing_unused_log_dirs)
+from cyclegan_plugin.engine import enable_amp, shutdown_process_group
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -40,6 +40,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         choices=['bf16', 'fp16'],
         help='mixed precision for both optimizers: bf16 (the default; CPUs '
         'with AVX512-BF16/AMX, Ampere+ GPUs) or fp16 with loss scaling')
+    parser.add_argument(
+        '--tensorboard',
+        action='store_true',
+        help='also log losses, metrics and sample grids to TensorBoard, in '
+        '<work_dir>/<timestamp>/vis_data/')
     # torchrun passes --local-rank (torch >= 2.0); accept and ignore it, the
     # rank comes from the environment.
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
@@ -48,11 +53,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    try:
-        train(configure(args))
-    except (ConfigError, CheckpointError) as err:
-        # One line naming the problem and the fix, not a traceback.
-        raise SystemExit(f'train.py: error: {err}') from None
+    with exit_on_user_error('train.py'):
+        cfg = configure(args)
+        with removing_unused_log_dirs(cfg):
+            train(cfg)
     shutdown_process_group()
 
 
@@ -68,6 +72,8 @@ def configure(args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.amp is not None:
         cfg.optim_wrapper = enable_amp(cfg.optim_wrapper, args.amp)
+    if args.tensorboard:
+        add_tensorboard(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

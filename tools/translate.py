@@ -8,6 +8,9 @@ other files are ignored). Each image is translated at its own size
 ``--out`` with its relative path and name, as PNG unless ``--ext`` says
 otherwise. Image files that do not decode are skipped with a warning and
 listed at the end; the exit status is 1 when nothing was translated.
+``--tile 512 --overlap 32`` bounds the memory of large images: they go
+through the generator in overlapping tiles, blended without seams
+(:mod:`cyclegan_plugin.apis.tiling`).
 """
 import argparse
 import os.path as osp
@@ -15,7 +18,8 @@ import warnings
 from typing import List, Optional
 
 from cyclegan_plugin.apis import Translator, translate_files
-from cyclegan_plugin.engine import CheckpointError
+from cyclegan_plugin.cli import (check_device, check_writable,
+                                 exit_on_user_error)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -49,6 +53,21 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='bfloat16 autocast (GPUs, CPUs with AVX512-BF16/AMX; elsewhere '
         'fp32 with a warning)')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='channels-last memory format of the generator')
+    parser.add_argument(
+        '--tile',
+        type=int,
+        help='translate large images in tiles of at most TILE x TILE px '
+        '(at least 32), which bounds memory; default: whole images')
+    parser.add_argument(
+        '--overlap',
+        type=int,
+        default=32,
+        help='least overlap of neighbouring tiles in px (0 to TILE / 4), '
+        'blended across')
     return parser.parse_args(argv)
 
 
@@ -63,15 +82,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     if osp.isfile(stem):
         stem = osp.splitext(stem)[0]
     out_dir = args.out or f'{stem}_{args.direction}'
-    try:
+    # Problems a user can fix end with one line naming the fix.
+    with exit_on_user_error('translate.py', FileNotFoundError, ValueError):
+        check_device(args.device)
+        check_writable(out_dir, 'output folder', '--out')
         translator = Translator(
-            args.config, args.checkpoint, device=args.device, bf16=args.bf16)
+            args.config, args.checkpoint, device=args.device, bf16=args.bf16,
+            channels_last=args.channels_last, tile=args.tile,
+            overlap=args.overlap)
         report = translate_files(translator, args.input, out_dir,
                                  args.direction, args.batch_size,
                                  ext=args.ext)
-    except (CheckpointError, FileNotFoundError, ValueError) as err:
-        # One line naming the problem and the fix, not a traceback.
-        raise SystemExit(f'translate.py: error: {err}') from None
     print(f'Translated {len(report.written)} image(s) into {out_dir}.')
     if report.skipped:
         print(f'Skipped {len(report.skipped)} unreadable file(s):')

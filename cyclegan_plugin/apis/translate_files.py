@@ -51,7 +51,9 @@ def translate_files(translator: Translator,
     written at quality 95).
 
     Args:
-        translator: The model.
+        translator: The model; large images are tiled if it was built with
+            ``tile`` (:class:`Translator`), which bounds the memory one
+            image takes.
         input_path: An image file or a folder, searched recursively.
         out_dir: Output folder; a folder inside ``input_path`` is left out
             of the search.

@@ -1,20 +1,26 @@
 """Translate images of any size with a trained CycleGAN."""
 import warnings
 from contextlib import nullcontext
-from typing import Dict, Iterator, List, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 
+from cyclegan_plugin.cli.config_checks import (ConfigError, check_arguments,
+                                               error_line)
+from cyclegan_plugin.cli.config_overrides import load_config
 from cyclegan_plugin.engine.amp import SlowBF16Warning, cpu_has_fast_bf16
-from cyclegan_plugin.engine.checkpoint_io import (CheckpointError,
-                                                  CheckpointMismatchError,
-                                                  load_checkpoint_file)
+from cyclegan_plugin.engine.checkpoint_io import (load_model_weights,
+                                                  model_weights,
+                                                  read_checkpoint)
+from cyclegan_plugin.engine.memory_format import to_channels_last
 from cyclegan_plugin.models.data_preprocessor import CycleGANDataPreprocessor
 from cyclegan_plugin.registry import MODELS
+from .any_size import AnySizeGenerator
 from .inputs import ImageInput, to_rgb_array
+from .tiling import check_tiling, translate_tiled
 
 
 def load_state_dict(checkpoint: str) -> Dict[str, torch.Tensor]:
@@ -25,12 +31,7 @@ def load_state_dict(checkpoint: str) -> Dict[str, torch.Tensor]:
         CheckpointError: The file is missing, torn, unsafe or holds no
             weights.
     """
-    loaded = load_checkpoint_file(checkpoint)
-    state_dict = loaded.get('state_dict', loaded)
-    if not isinstance(state_dict, dict) or not state_dict:
-        raise CheckpointError(f'{checkpoint!r} holds no state dict; pass a '
-                              f'checkpoint written by training (iter_*.pth).')
-    return state_dict
+    return model_weights(read_checkpoint(checkpoint), checkpoint)
 
 
 def build_model(config: Union[str, Config],
@@ -38,17 +39,23 @@ def build_model(config: Union[str, Config],
     """Builds the config's model on the CPU, loads the checkpoint's weights
     and returns it in eval mode.
 
+    Config and checkpoint are read, checked and loaded as the training and
+    test runner does (:func:`load_config`, :func:`check_arguments`,
+    :func:`load_model_weights`), so every problem is reported in the same
+    words.
+
     Raises:
+        ConfigError: The config cannot be read, or its model not built.
+        CheckpointError: The checkpoint is missing, torn or unsafe.
         CheckpointMismatchError: The weights do not fit the config's model.
     """
-    cfg = config if isinstance(config, Config) else Config.fromfile(config)
-    model = MODELS.build(cfg.model)
+    cfg = config if isinstance(config, Config) else load_config(config)
+    check_arguments(cfg, ['model'])
     try:
-        model.load_state_dict(load_state_dict(checkpoint))
-    except RuntimeError as err:
-        raise CheckpointMismatchError(
-            f'checkpoint {checkpoint!r} does not fit the model of the config '
-            f'(was it trained with another config?): {err}') from None
+        model = MODELS.build(cfg.model)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f'{cfg.filename}: {error_line(err)}') from err
+    load_model_weights(model, load_state_dict(checkpoint), checkpoint)
     return model.eval()
 
 
@@ -63,7 +70,15 @@ class Translator:
     convolutional and pads by reflection itself, so the few added rows and
     columns only affect pixels near the bottom and right edges. Images are
     translated at their own resolution, as the reference implementation
-    does with ``--preprocess none``.
+    does with ``--preprocess none``. Images smaller than the generator's
+    minimum (5 px for a multiple of 4, see :class:`AnySizeGenerator`) are
+    first extended to it by repeating their last row and column.
+
+    With ``tile``, large images go through the generator in overlapping
+    tiles of at most ``tile`` x ``tile`` px, which bounds the memory a
+    translation takes whatever the image size; see
+    :mod:`cyclegan_plugin.apis.tiling` for how the tiles are blended and
+    how instance norm is kept consistent across them.
 
     Example::
 
@@ -79,18 +94,32 @@ class Translator:
             on CPUs with AVX512-BF16 or AMX). On a CPU without native bf16
             kernels, where it would run 10-100x slower than fp32, it falls
             back to fp32 with one :class:`SlowBF16Warning`.
+        channels_last: Put the generators in channels-last memory format
+            (see :mod:`cyclegan_plugin.engine.memory_format`).
+        tile: Largest tile side in px (at least 32, rounded down to the
+            size multiple); ``None`` translates every image whole.
+        overlap: Least overlap of neighbouring tiles in px, from 0 to
+            ``tile // 4``; the blend fades across it.
     """
 
     def __init__(self,
                  config: Union[str, Config],
                  checkpoint: str,
                  device: str = 'cpu',
-                 bf16: bool = False):
+                 bf16: bool = False,
+                 channels_last: bool = False,
+                 tile: Optional[int] = None,
+                 overlap: int = 32):
+        check_tiling(tile, overlap)
+        self.tile = tile
+        self.overlap = overlap
         self.device = torch.device(device)
         if self.device.type == 'cuda' and not torch.cuda.is_available():
             raise RuntimeError(f'device {device!r} requested but CUDA is not '
                                f'available; use device="cpu".')
         self.model = build_model(config, checkpoint).to(self.device)
+        if channels_last:
+            to_channels_last(self.model)
         if bf16 and self.device.type == 'cpu' and not cpu_has_fast_bf16():
             warnings.warn(
                 'Translator: this CPU has no native bf16 kernels, so bf16 '
@@ -135,18 +164,19 @@ class Translator:
         height, width = arrays[0].shape[:2]
         batch = torch.from_numpy(np.stack(arrays)).to(self.device)
         batch = CycleGANDataPreprocessor.normalize(batch.permute(0, 3, 1, 2))
-        batch = _pad_to_multiple(batch, self._size_multiple(direction))
+        generator = AnySizeGenerator(self.model.generator_for(direction))
+        batch = _repeat_edges_up_to(batch, generator.min_side)
         autocast = (
             torch.autocast(self.device.type, dtype=torch.bfloat16)
             if self.bf16 else nullcontext())
         with autocast:
-            fake = self.model.translate(batch, direction)
+            if self.tile is None:
+                fake = generator(batch)
+            else:
+                fake = translate_tiled(generator.generator, batch, self.tile,
+                                       self.overlap)
         fake = CycleGANDataPreprocessor.to_uint8(fake[:, :, :height, :width])
         return list(fake.permute(0, 2, 3, 1).cpu().numpy())
-
-    def _size_multiple(self, direction: str) -> int:
-        return getattr(
-            self.model.generator_for(direction), 'size_multiple', 1)
 
 
 def _same_size_batches(arrays: Sequence[np.ndarray],
@@ -164,20 +194,13 @@ def _same_size_batches(arrays: Sequence[np.ndarray],
         yield batch
 
 
-def _pad_to_multiple(batch: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Pads (N, C, H, W) on the bottom and right up to multiples of
-    ``multiple``, and to at least ``2 * multiple`` so the bottleneck is
-    at least 2 x 2, which reflection padding inside the generator needs."""
-    height, width = batch.shape[-2:]
-    pad_h = _padded(height, multiple) - height
-    pad_w = _padded(width, multiple) - width
+def _repeat_edges_up_to(batch: torch.Tensor, smallest: int) -> torch.Tensor:
+    """Extends (N, C, H, W) to at least ``smallest`` px per side by
+    repeating the last row and column; larger images are returned as they
+    are. Too few pixels to pad by reflection, a few-pixel image is
+    translated as a slightly larger one and cropped back."""
+    pad_h = max(smallest - batch.shape[-2], 0)
+    pad_w = max(smallest - batch.shape[-1], 0)
     if not pad_h and not pad_w:
         return batch
-    # Reflection needs padding smaller than the side; only images a few
-    # pixels wide fall back to repeating the edge.
-    mode = 'reflect' if pad_h < height and pad_w < width else 'replicate'
-    return F.pad(batch, (0, pad_w, 0, pad_h), mode=mode)
-
-
-def _padded(size: int, multiple: int) -> int:
-    return max(-(-size // multiple) * multiple, 2 * multiple)
+    return F.pad(batch, (0, pad_w, 0, pad_h), mode='replicate')

@@ -6,7 +6,7 @@ them. mmengine's ``MMSeparateDistributedDataParallel`` wraps every network
 on its own instead, so the generators' gradients are averaged during the
 generator step's backward and the discriminators' during theirs. CycleGAN
 calls the discriminators unwrapped in the generator step (their parameters
-are frozen there), and calls each generator three times before one
+are frozen there), and calls each generator two or three times before one
 backward; DDP's autograd hooks still fire once per parameter, because
 autograd sums a parameter's gradient over all uses before accumulating it.
 """
@@ -65,8 +65,21 @@ class PerNetworkDistributedDataParallel(MMSeparateDistributedDataParallel):
             **kwargs)
         for child in self.module.children():
             if isinstance(child, DistributedDataParallel):
-                child.register_state_dict_post_hook(_drop_wrapper_prefix)
-                child.register_load_state_dict_pre_hook(_add_wrapper_prefix)
+                _register_state_dict_hooks(child)
+
+
+def _register_state_dict_hooks(wrapper: DistributedDataParallel) -> None:
+    """Saves and loads ``wrapper``'s weights under the unwrapped names.
+
+    The public hook names arrived in torch 2.4; older torch (2.1 in MMagic
+    environments) has the same hooks under private names."""
+    if hasattr(wrapper, 'register_state_dict_post_hook'):
+        wrapper.register_state_dict_post_hook(_drop_wrapper_prefix)
+        wrapper.register_load_state_dict_pre_hook(_add_wrapper_prefix)
+    else:
+        wrapper._register_state_dict_hook(_drop_wrapper_prefix)
+        wrapper._register_load_state_dict_pre_hook(
+            _add_wrapper_prefix, with_module=True)
 
 
 def _drop_wrapper_prefix(module: nn.Module, state_dict: dict, prefix: str,

@@ -1,20 +1,25 @@
 """mmengine's Runner with safe, strict checkpoint loading and exact resume."""
 import datetime
+import logging
 import re
-from typing import Callable, Dict, List, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 import torch
 from mmengine.dist import broadcast
 from mmengine.runner import Runner
 from torch import distributed as dist
+from torch import nn
 
 from cyclegan_plugin.models.base_translation_model import unwrap
 from cyclegan_plugin.registry import RUNNERS
-from .checkpoint_io import CheckpointMismatchError, load_checkpoint_file
+from .checkpoint_io import load_model_weights, model_weights, read_checkpoint
+from .memory_format import to_channels_last
 from .rank_state import load_extra_state, own_rank_state
 from .train_loop import TRAIN_STATE_INFO
 
-_KEYS_SHOWN = 10
+# mmengine's Runner.resume logs this with the loop's epoch, which an
+# iteration-based loop keeps at 0; resume() logs the right line instead.
+_MMENGINE_RESUME_LINE = 'resumed epoch: '
 
 
 @RUNNERS.register_module()
@@ -38,8 +43,14 @@ class ExactResumeRunner(Runner):
       optimizers, loss scalers, schedulers, the iteration and the history
       buffers (model state) are saved by mmengine as usual.
 
+    * ``channels_last = True`` in the config puts the networks in
+      channels-last memory format (:mod:`.memory_format`) before the model
+      is wrapped, as DDP needs.
+
     Use it with ``runner_type = 'ExactResumeRunner'`` in the config.
     """
+
+    _resuming = False
 
     def setup_env(self, env_cfg: dict) -> None:
         """mmengine's setup, plus multi-process training on CPU.
@@ -56,6 +67,14 @@ class ExactResumeRunner(Runner):
             dist.init_process_group(
                 'gloo', timeout=datetime.timedelta(seconds=timeout))
         super().setup_env(env_cfg)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[dict],
+                   model: nn.Module) -> nn.Module:
+        """mmengine's wrapping, after the channels-last conversion if the
+        config asks for it."""
+        if self.cfg.get('channels_last', False):
+            to_channels_last(model)
+        return super().wrap_model(model_wrapper_cfg, model)
 
     def load_checkpoint(
             self,
@@ -74,29 +93,23 @@ class ExactResumeRunner(Runner):
                 checkpoint's keys.
 
         Raises:
-            CheckpointError: The file is missing, torn or unsafe.
+            CheckpointError: The file is missing, torn, unsafe or holds no
+                weights.
             CheckpointMismatchError: ``strict`` and the weights do not fit.
         """
-        checkpoint = load_checkpoint_file(filename, map_location)
+        checkpoint = read_checkpoint(filename, map_location, self._resuming)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = unwrap(self.model)
-        state_dict = checkpoint.get('state_dict', checkpoint)
+        state_dict = model_weights(checkpoint, filename)
         for pattern, replacement in revise_keys:
             state_dict = {
                 re.sub(pattern, replacement, key): value
                 for key, value in state_dict.items()
             }
-        mismatch = _describe_mismatch(model.state_dict(), state_dict)
-        if mismatch and strict:
-            raise CheckpointMismatchError(
-                f'checkpoint {filename!r} does not fit the model of the '
-                f'config: {mismatch}. Was it saved with another model config '
-                f'(e.g. base_channels, num_blocks)?')
-        if mismatch:
+        left_out = load_model_weights(
+            unwrap(self.model), state_dict, filename, strict=strict)
+        if left_out:
             self.logger.warning(f'Loading the matching weights of '
-                                f'{filename}; {mismatch}.')
-            state_dict = _matching(model.state_dict(), state_dict)
-        model.load_state_dict(state_dict, strict=strict)
+                                f'{filename}; {left_out}.')
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
@@ -125,10 +138,22 @@ class ExactResumeRunner(Runner):
         Loading copies the weights and the optimizers' state to their
         devices anyway; the random generators' states (ours and the history
         buffers') must stay CPU tensors, which mmengine's default, the
-        training device, would not leave them.
+        training device, would not leave them. The log line names the
+        epochs completed, which mmengine's (always 0 for an
+        iteration-based loop) does not.
         """
-        super().resume(filename, resume_optimizer, resume_param_scheduler,
-                       map_location)
+        wrong_line = _DropMessages(_MMENGINE_RESUME_LINE)
+        self.logger.addFilter(wrong_line)
+        self._resuming = True
+        try:
+            super().resume(filename, resume_optimizer, resume_param_scheduler,
+                           map_location)
+        finally:
+            self._resuming = False
+            self.logger.removeFilter(wrong_line)
+        epoch_length = len(self.train_loop.dataloader)
+        self.logger.info(f'{_MMENGINE_RESUME_LINE}{self.iter // epoch_length}'
+                         f', iter: {self.iter}')
         # The model now holds rank 0's history buffers; give each rank its
         # own, and the training loop this rank's random state.
         state = self.message_hub.get_info(TRAIN_STATE_INFO)
@@ -150,35 +175,12 @@ class ExactResumeRunner(Runner):
         self.message_hub.pop_info(TRAIN_STATE_INFO)
 
 
-def _describe_mismatch(expected: Dict[str, torch.Tensor],
-                       found: Dict[str, object]) -> str:
-    """Human-readable key and shape differences; empty if they match."""
-    parts = []
-    missing = [key for key in expected if key not in found]
-    unexpected = [key for key in found if key not in expected]
-    reshaped = [
-        f'{key} {tuple(found[key].shape)} vs {tuple(value.shape)}'
-        for key, value in expected.items()
-        if isinstance(value, torch.Tensor) and isinstance(
-            found.get(key), torch.Tensor) and found[key].shape != value.shape
-    ]
-    for what, keys in (('missing in the checkpoint',
-                        missing), ('not in the model', unexpected),
-                       ('shape in checkpoint vs model', reshaped)):
-        if keys:
-            shown = ', '.join(keys[:_KEYS_SHOWN])
-            more = len(keys) - _KEYS_SHOWN
-            parts.append(f'{what}: {shown}' +
-                         (f' and {more} more' if more > 0 else ''))
-    return '; '.join(parts)
+class _DropMessages(logging.Filter):
+    """Drops the log records whose message starts with ``prefix``."""
 
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
 
-def _matching(expected: Dict[str, torch.Tensor],
-              found: Dict[str, object]) -> Dict[str, object]:
-    """The entries of ``found`` the model can take as they are."""
-    return {
-        key: value
-        for key, value in found.items()
-        if key in expected and (not isinstance(value, torch.Tensor)
-                                or value.shape == expected[key].shape)
-    }
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)

@@ -12,10 +12,10 @@ from mmengine.runner import BaseLoop, IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 from mmengine.runner.utils import calc_dynamic_intervals
 
+from cyclegan_plugin.datasets.sampler import ResumableInfiniteSampler
 from cyclegan_plugin.registry import LOOPS
 from .rank_state import gather_rank_states
 from .rng_state import preserved_rng_state, set_rng_state
-from .sampler import ResumableInfiniteSampler
 from .stop_signals import StopSignals, WorkerShield
 
 # Message hub runtime info holding :meth:`ExactResumeTrainLoop.state_dict`;

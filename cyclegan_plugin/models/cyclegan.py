@@ -24,15 +24,32 @@ lambda = 10:
   d_a = 0.5 [L_gan(D_A(b), real) + L_gan(D_A(pool_b(fake_b)), fake)],
   d_b = 0.5 [L_gan(D_B(a), real) + L_gan(D_B(pool_a(fake_a)), fake)].
 
-That is the order and the formulas of the reference implementation.
+That is the order and the formulas of the reference implementation. With
+per-sample normalisation (instance norm, or none) each generator's identity
+pass is batched with its first pass, G_A([a, b]) and G_B([b, a]): four
+generator calls per step instead of six, the same images and losses (see
+``batch_generator_calls``).
 """
 from typing import Dict, List, Optional
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from cyclegan_plugin.registry import MODELS
 from .base_translation_model import BaseTranslationModel, TrainStep, unwrap
+
+
+def mixes_samples(network: nn.Module) -> bool:
+    """Whether a sample's output or the network's state depends on the other
+    samples of the batch: batch norm (``SyncBatchNorm`` included) or any
+    norm keeping running statistics. Then a batched call of two inputs is
+    not the same as two calls."""
+    return any(
+        isinstance(module, _BatchNorm)
+        or getattr(module, 'track_running_stats', False)
+        or 'running_mean' in dict(module.named_buffers(recurse=False))
+        for module in network.modules())
 
 
 @MODELS.register_module()
@@ -47,6 +64,13 @@ class CycleGAN(BaseTranslationModel):
         identity_loss: Config of the identity loss, weight 0.5 * lambda in
             the paper; ``None`` or weight 0 skips the two identity passes.
         buffer_size: Fake images kept per history buffer (50 in the paper).
+        batch_generator_calls: Run each generator's identity pass in one
+            call with its first pass. ``None`` (default) does so whenever
+            the identity loss is on and neither generator
+            :func:`mixes_samples`; ``False`` never; ``True`` always, and
+            refuses generators that mix samples. With dropout the masks are
+            drawn in another order than in six calls (same distribution,
+            different random numbers per pass).
         data_preprocessor: Config of the preprocessor.
         init_cfg: Config of initialisation for the whole model.
     """
@@ -65,6 +89,7 @@ class CycleGAN(BaseTranslationModel):
                  identity_loss: Optional[dict] = dict(
                      type='L1Loss', loss_weight=5.0),
                  buffer_size: int = 50,
+                 batch_generator_calls: Optional[bool] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor, init_cfg)
@@ -82,6 +107,17 @@ class CycleGAN(BaseTranslationModel):
             dict(type='ImageHistoryBuffer', buffer_size=buffer_size))
         self.history_b = self.build_part(
             dict(type='ImageHistoryBuffer', buffer_size=buffer_size))
+        mixing = mixes_samples(self.generator_a) or mixes_samples(
+            self.generator_b)
+        if batch_generator_calls and mixing:
+            raise ValueError(
+                'CycleGAN: batch_generator_calls=True needs generators that '
+                'normalise each sample on its own, but these use batch '
+                'statistics (batch norm), which would mix the domains; set '
+                "model.batch_generator_calls=None or norm='instance'.")
+        self.batch_generator_calls = (
+            self.identity_loss is not None and not mixing
+            and batch_generator_calls is not False)
 
     def train_steps(self) -> List[TrainStep]:
         """The generator step, then the discriminator step."""
@@ -90,9 +126,15 @@ class CycleGAN(BaseTranslationModel):
 
     def _generator_step(self, batch: dict) -> Dict[str, torch.Tensor]:
         real_a, real_b = batch['img_a'], batch['img_b']
-        fake_b = self.generator_a(real_a)
-        rec_a = self.generator_b(fake_b)
-        fake_a = self.generator_b(real_b)
+        if self.batch_generator_calls:
+            # idt_a = G_A(b), idt_b = G_B(a): the identity passes.
+            fake_b, idt_a = self._batched(self.generator_a, real_a, real_b)
+            rec_a = self.generator_b(fake_b)
+            fake_a, idt_b = self._batched(self.generator_b, real_b, real_a)
+        else:
+            fake_b = self.generator_a(real_a)
+            rec_a = self.generator_b(fake_b)
+            fake_a = self.generator_b(real_b)
         rec_b = self.generator_a(fake_a)
         batch.update(fake_a=fake_a, fake_b=fake_b)
         # The discriminators only pass gradients back to the fakes here, so
@@ -106,11 +148,19 @@ class CycleGAN(BaseTranslationModel):
             cycle_a=self.cycle_loss(rec_a, real_a),
             cycle_b=self.cycle_loss(rec_b, real_b))
         if self.identity_loss is not None:
-            losses['idt_a'] = self.identity_loss(
-                self.generator_a(real_b), real_b)
-            losses['idt_b'] = self.identity_loss(
-                self.generator_b(real_a), real_a)
+            if not self.batch_generator_calls:  # the reference's order
+                idt_a = self.generator_a(real_b)
+                idt_b = self.generator_b(real_a)
+            losses['idt_a'] = self.identity_loss(idt_a, real_b)
+            losses['idt_b'] = self.identity_loss(idt_b, real_a)
         return losses
+
+    @staticmethod
+    def _batched(generator: nn.Module, first: torch.Tensor,
+                 second: torch.Tensor) -> List[torch.Tensor]:
+        """``[generator(first), generator(second)]`` from one call."""
+        outputs = generator(torch.cat([first, second]))
+        return list(outputs.split([len(first), len(second)]))
 
     def _discriminator_step(self, batch: dict) -> Dict[str, torch.Tensor]:
         return dict(

@@ -3,6 +3,8 @@
 Layer names follow the paper's appendix: ``c7s1-k`` is a 7x7 conv, stride
 1, k filters, then norm and ReLU; ``dk`` a 3x3 stride-2 conv that halves
 the resolution; ``Rk`` a residual block; ``uk`` a x2 upsampling conv.
+CUT's generator is the same network with anti-aliased ``dk`` and ``uk``
+(``downsample='antialias'``, ``upsample='antialias'``).
 """
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -12,8 +14,8 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from cyclegan_plugin.registry import MODELS
-from .layers import (NORMAL_INIT_CFG, build_norm, build_upsample,
-                     check_padding_mode, conv_bias)
+from .layers import (NORMAL_INIT_CFG, build_downsample, build_norm,
+                     build_upsample, check_padding_mode, conv_bias)
 
 
 @MODELS.register_module()
@@ -58,12 +60,17 @@ class ResnetGenerator(BaseModule):
     """c7s1-64, d128, d256, R256 x num_blocks, u128, u64, c7s1-3, tanh.
 
     With 9 blocks and 64 base channels (the paper's 256 px generator) it has
-    11,378,179 parameters. Height and width must be multiples of 4.
+    11,378,179 parameters, with either kind of down/upsampling (the
+    anti-aliasing filters are fixed buffers). Height and width must be
+    multiples of 4.
 
     :meth:`encode` hands out intermediate features (CUT's PatchNCE taps
     them) by name: ``'input'`` (the input padded as the first conv pads it),
-    ``'down1'``, ``'down2'``, ... (the raw output of each stride-2 conv) and
-    ``'block1'``, ``'block2'``, ... (the output of each residual block).
+    ``'down1'``, ``'down2'``, ... (the raw output of each downsampling
+    block's conv: at half its input's resolution for ``'strided_conv'``, at
+    its input's resolution, before the blur, for ``'antialias'``; the
+    latter are the layers CUT's reference taps) and ``'block1'``,
+    ``'block2'``, ... (the output of each residual block).
 
     Args:
         in_channels: Channels of the input image.
@@ -74,7 +81,12 @@ class ResnetGenerator(BaseModule):
         norm: Norm layer name (``'instance'``, ``'batch'`` or ``'none'``).
         padding_mode: Padding of the 7x7 convs, the residual blocks and
             resize-conv upsampling.
-        upsample: ``'deconv'`` (transposed conv, paper) or ``'resize_conv'``.
+        downsample: ``'strided_conv'`` (paper) or ``'antialias'`` (a
+            stride-1 conv, norm, ReLU, then a fixed blur and subsampling,
+            as CUT uses by default), see :func:`layers.build_downsample`.
+        upsample: ``'deconv'`` (transposed conv, paper), ``'resize_conv'``
+            or ``'antialias'`` (a fixed blur-upsampler, then a 3x3 conv, as
+            CUT uses by default).
         dropout: Dropout inside the residual blocks.
         init_cfg: mmengine init config; N(0, 0.02) weights, N(1, 0.02)
             batch norm scales, zero biases.
@@ -88,6 +100,7 @@ class ResnetGenerator(BaseModule):
                  num_downsamples: int = 2,
                  norm: str = 'instance',
                  padding_mode: str = 'reflect',
+                 downsample: str = 'strided_conv',
                  upsample: str = 'deconv',
                  dropout: float = 0.0,
                  init_cfg: Optional[Union[dict, list]] = NORMAL_INIT_CFG):
@@ -107,12 +120,8 @@ class ResnetGenerator(BaseModule):
         self._padding_mode = padding_mode
         for i in range(num_downsamples):
             self._taps[f'down{i + 1}'] = (len(layers), channels * 2)
-            layers += [
-                nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1,
-                          bias=bias),
-                build_norm(norm, channels * 2),
-                nn.ReLU(inplace=True),
-            ]
+            layers += build_downsample(downsample, channels, channels * 2,
+                                       norm, bias)
             channels *= 2
         for i in range(num_blocks):
             self._taps[f'block{i + 1}'] = (len(layers), channels)
@@ -163,7 +172,9 @@ class ResnetGenerator(BaseModule):
                 break
             x = layer(x)
             if index in wanted:
-                found[wanted.pop(index)] = x
+                # A later in-place ReLU would overwrite a tapped conv output
+                # that norm='none' passes through unchanged.
+                found[wanted.pop(index)] = x.clone() if wanted else x
         return [found[name] for name in names]
 
     def _tap(self, name: str) -> tuple:

@@ -1,12 +1,14 @@
 """Lookup tables for the choices that vary between CycleGAN variants.
 
-Norm layers, padding modes and upsampling blocks are config values
+Norm layers, padding modes and down/upsampling blocks are config values
 (``norm='instance'``), so the networks hold no ``if`` trees over them.
 """
+import math
 from functools import partial
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -63,6 +65,115 @@ def check_padding_mode(padding_mode: str) -> str:
     return padding_mode
 
 
+def binomial_kernel(taps: int) -> torch.Tensor:
+    """The (taps, taps) binomial low-pass filter, summing to 1: the outer
+    product of a row of Pascal's triangle with itself (3 taps: [1, 2, 1])."""
+    row = torch.tensor([float(math.comb(taps - 1, k)) for k in range(taps)])
+    kernel = torch.outer(row, row)
+    return kernel / kernel.sum()
+
+
+class BlurDownsample(nn.Module):
+    """Anti-aliased x2 downsampling (Zhang, ICML 2019), as in CUT's code:
+    each channel is low-passed with the 3x3 binomial filter, then every
+    second row and column is kept.
+
+    Subsampling without the blur aliases: shifting the input by one pixel
+    changes the output by more than a shift. Reflection padding by one
+    pixel (the reference's) maps (N, C, H, W) to (N, C, H/2, W/2) and keeps
+    a constant image constant. The filter is fixed: a buffer, not a
+    parameter, and not saved in checkpoints.
+
+    Args:
+        channels: Channels of the input, each filtered on its own.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.register_buffer(
+            'kernel',
+            binomial_kernel(3).expand(channels, 1, 3, 3).clone(),
+            persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, C, ceil(H / 2), ceil(W / 2))."""
+        x = F.pad(x, (1, 1, 1, 1), mode='reflect')
+        return F.conv2d(x, self.kernel, stride=2, groups=x.shape[1])
+
+
+class BlurUpsample(nn.Module):
+    """Anti-aliased x2 upsampling, as in CUT's code: a zero is inserted
+    after every pixel in each direction, then each channel is low-passed
+    with the 4x4 binomial filter ([1, 3, 3, 1] in each direction) times 4,
+    which makes up for the three zeros per input pixel.
+
+    A transposed conv with stride 2 does both steps at once. The input is
+    edge-replicated by one pixel first (the reference's padding), so every
+    output pixel gets the filter's full weight and a constant image stays
+    constant. The filter is fixed: a buffer, not a parameter, and not
+    saved in checkpoints.
+
+    Args:
+        channels: Channels of the input, each filtered on its own.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.register_buffer(
+            'kernel',
+            4 * binomial_kernel(4).expand(channels, 1, 4, 4).clone(),
+            persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, C, 2H, 2W)."""
+        x = F.pad(x, (1, 1, 1, 1), mode='replicate')
+        # The full output of the padded input is 2H + 6 wide; padding=3
+        # drops the 3 outermost columns and rows on each side.
+        return F.conv_transpose2d(
+            x, self.kernel, stride=2, padding=3, groups=x.shape[1])
+
+
+def _strided_conv_down(in_channels: int, out_channels: int, norm: str,
+                       bias: bool) -> List[nn.Module]:
+    return [
+        nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1,
+                  bias=bias),
+        build_norm(norm, out_channels),
+        nn.ReLU(inplace=True),
+    ]
+
+
+def _antialias_down(in_channels: int, out_channels: int, norm: str,
+                    bias: bool) -> List[nn.Module]:
+    # CUT's order: the conv keeps the resolution, the blur halves it after
+    # the nonlinearity.
+    return [
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias),
+        build_norm(norm, out_channels),
+        nn.ReLU(inplace=True),
+        BlurDownsample(out_channels),
+    ]
+
+
+DOWNSAMPLE_LAYERS = {
+    'strided_conv': _strided_conv_down,
+    'antialias': _antialias_down,
+}
+
+
+def build_downsample(downsample: str, in_channels: int, out_channels: int,
+                     norm: str, bias: bool) -> List[nn.Module]:
+    """The layers of one x2 downsampling block of kind ``downsample``, its
+    conv first: conv (stride 2) -> norm -> ReLU for ``'strided_conv'``,
+    conv (stride 1) -> norm -> ReLU -> :class:`BlurDownsample` for
+    ``'antialias'``. Both convs are 3x3 and zero-padded."""
+    if downsample not in DOWNSAMPLE_LAYERS:
+        raise ValueError(f'Unknown downsample {downsample!r}; choose one of '
+                         f'{sorted(DOWNSAMPLE_LAYERS)}.')
+    return DOWNSAMPLE_LAYERS[downsample](in_channels, out_channels, norm,
+                                         bias)
+
+
 def _transposed_conv(in_channels: int, out_channels: int, bias: bool,
                      padding_mode: str) -> nn.Module:
     # A transposed conv pads its output, not its input: only zeros exist.
@@ -81,13 +192,27 @@ def _resize_conv(in_channels: int, out_channels: int, bias: bool,
                   padding_mode=padding_mode, bias=bias))
 
 
-UPSAMPLE_LAYERS = {'deconv': _transposed_conv, 'resize_conv': _resize_conv}
+def _antialias_up(in_channels: int, out_channels: int, bias: bool,
+                  padding_mode: str) -> nn.Module:
+    # CUT's fixed blur-upsampler, then a learned 3x3 conv, zero-padded as
+    # in the reference.
+    return nn.Sequential(
+        BlurUpsample(in_channels),
+        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1,
+                  bias=bias))
+
+
+UPSAMPLE_LAYERS = {
+    'deconv': _transposed_conv,
+    'resize_conv': _resize_conv,
+    'antialias': _antialias_up,
+}
 
 
 def build_upsample(upsample: str, in_channels: int, out_channels: int,
                    bias: bool, padding_mode: str) -> nn.Module:
     """Returns a x2 upsampling layer of kind ``upsample``; a resize-conv
-    pads with ``padding_mode``."""
+    pads with ``padding_mode``, the others with zeros."""
     if upsample not in UPSAMPLE_LAYERS:
         raise ValueError(f'Unknown upsample {upsample!r}; choose one of '
                          f'{sorted(UPSAMPLE_LAYERS)}.')

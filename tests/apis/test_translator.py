@@ -66,6 +66,17 @@ def test_odd_sizes_are_reflect_padded_and_cropped_back(trained):
     np.testing.assert_array_equal(out, reference(model, padded)[:29, :34])
 
 
+def test_channels_last_translates_alike(trained):
+    cfg, model, path = trained
+    image = random_image(np.random.default_rng(6), 32, 24)
+    translator = Translator(cfg, path, channels_last=True)
+    conv = translator.model.generator_a.model[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    out = translator.translate(image).astype(int)
+    # Other kernels, other rounding: a pixel may land one level off.
+    assert np.abs(out - reference(model, image)).max() <= 1
+
+
 @pytest.mark.parametrize('shape', [(1, 1), (3, 2), (5, 9), (4, 4)])
 def test_tiny_images_keep_their_size(trained, shape):
     cfg, _, path = trained
@@ -209,3 +220,27 @@ def test_bad_inputs_raise_clear_errors(trained):
         translator.translate(np.zeros((8, 8, 3), np.uint8), 'x2y')
     with pytest.raises(TypeError, match='PIL'):
         translator.translate(42)
+
+
+def test_tiled_translation_bounds_what_the_generator_sees(trained):
+    """Tiling itself is tested in test_tiling.py; here the Translator's
+    arguments reach it."""
+    cfg, _, path = trained
+    rng = np.random.default_rng(7)
+    translator = Translator(cfg, path, tile=32, overlap=8)
+    sides = []
+    translator.model.generator_a.register_forward_pre_hook(
+        lambda module, inputs: sides.append(max(inputs[0].shape[-2:])))
+    assert translator.translate(random_image(rng, 70, 45)).shape == (70, 45,
+                                                                     3)
+    assert max(sides) <= 32 and len(sides) > 2
+    # An image within one tile is translated whole, as without tiling.
+    for shape in [(29, 30), (3, 2)]:
+        image = random_image(rng, *shape)
+        np.testing.assert_array_equal(
+            translator.translate(image),
+            Translator(cfg, path).translate(image))
+    with pytest.raises(ValueError, match='tile must be an integer'):
+        Translator(cfg, path, tile=8)
+    with pytest.raises(ValueError, match='overlap must be'):
+        Translator(cfg, path, tile=64, overlap=32)

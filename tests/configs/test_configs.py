@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from cyclegan_plugin import registry
+from cyclegan_plugin.cli import load_config
 from cyclegan_plugin.datasets.toy_faces import make_toy_faces
-from cyclegan_plugin.engine import load_checkpoint_file, load_config
+from cyclegan_plugin.engine import load_checkpoint_file
 from cyclegan_plugin.registry import DATASETS, MODELS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from torch_features import needs_cpu_fp16
 
 from cyclegan_plugin.engine import amp
 from cyclegan_plugin.engine.amp import AutocastOptimWrapper, enable_amp
-from cyclegan_plugin.engine.nonfinite_guard import enable_nonfinite_guard
+from cyclegan_plugin.hooks.nonfinite_guard import enable_nonfinite_guard
 from cyclegan_plugin.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 ADAM = dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))

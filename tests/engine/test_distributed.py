@@ -15,8 +15,10 @@ from torch.utils.data import Dataset
 from cyclegan_plugin.engine.checkpoint_io import load_checkpoint_file
 from cyclegan_plugin.engine.distributed import (
     PerNetworkDistributedDataParallel, shutdown_process_group)
+from cyclegan_plugin.engine.memory_format import to_channels_last
 from cyclegan_plugin.engine.runner import ExactResumeRunner
-from cyclegan_plugin.registry import METRICS, MODELS
+from cyclegan_plugin.registry import (METRICS, MODELS,
+                                      OPTIM_WRAPPER_CONSTRUCTORS)
 
 SIZE = 32
 ITERS = 3
@@ -260,3 +262,27 @@ def test_wrapped_model_saves_and_loads_single_process_names(one_process_group):
     wrapped.module.load_state_dict(plain.state_dict(), strict=True)
     for name, param in plain.named_parameters():
         assert torch.equal(wrapped.module.state_dict()[name], param), name
+
+
+def test_channels_last_before_wrapping_trains_as_without_ddp(
+        one_process_group):
+    # DDP lays out its gradient buckets when it wraps a network: converted
+    # afterwards, the averaged gradients came out wrong from the first step.
+    logs = []
+    for wrap in (False, True):
+        torch.manual_seed(0)
+        model = MODELS.build(MODEL)
+        model.init_weights()
+        to_channels_last(model)
+        optim = OPTIM_WRAPPER_CONSTRUCTORS.build(
+            dict(
+                type='PerGroupOptimWrapperConstructor',
+                optim_wrapper_cfg=dict(generators=ADAM,
+                                       discriminators=ADAM)))(model)
+        if wrap:
+            model = PerNetworkDistributedDataParallel(model)
+            with pytest.raises(ValueError, match='before wrapping'):
+                to_channels_last(model)
+        data = dict(inputs=dict(img_a=[image(1)], img_b=[image(2)]))
+        logs.append([model.train_step(data, optim) for _ in range(3)])
+    assert logs[1] == logs[0]

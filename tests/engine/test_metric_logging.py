@@ -5,8 +5,8 @@ import os.path as osp
 
 from tiny_training import tiny_cfg
 
+from cyclegan_plugin.cli import build_runner
 from cyclegan_plugin.datasets.toy_faces import make_toy_faces
-from cyclegan_plugin.engine import build_runner
 
 
 def test_validation_metrics_land_at_their_iterations(tmp_path):

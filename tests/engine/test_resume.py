@@ -20,8 +20,9 @@ from mmengine.registry import LOOPS
 from mmengine.runner import BaseLoop
 from tiny_training import assert_states_equal, model_state, tiny_cfg
 
-from cyclegan_plugin.datasets import UnpairedImageDataset
-from cyclegan_plugin.engine import ResumableInfiniteSampler, build_runner
+from cyclegan_plugin.cli import build_runner
+from cyclegan_plugin.datasets import (ResumableInfiniteSampler,
+                                      UnpairedImageDataset)
 
 N = 3
 

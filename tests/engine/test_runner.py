@@ -5,8 +5,9 @@ import pytest
 import torch
 from tiny_training import tiny_cfg
 
+from cyclegan_plugin.cli import build_runner
 from cyclegan_plugin.engine import (CheckpointMismatchError, ExactResumeRunner,
-                                    UnsafeCheckpointError, build_runner,
+                                    UnsafeCheckpointError,
                                     load_checkpoint_file)
 
 
@@ -78,3 +79,15 @@ class Marker:
 
     def __reduce__(self):
         return os.mkdir, (self.path, )
+
+
+def test_resume_logs_the_epochs_completed(make_runner, tmp_path):
+    # 4 images per domain: an epoch is 4 iterations.
+    make_runner(5, work='epochs').train()
+    runner = make_runner(6, work='epochs', resume=True, log_level='INFO')
+    runner.train()
+    log = (tmp_path / 'epochs' / runner.timestamp /
+           f'{runner.timestamp}.log').read_text()
+    assert 'resumed epoch: 1, iter: 5' in log
+    # mmengine's line, with the loop's constant epoch 0, is not there.
+    assert 'resumed epoch: 0' not in log

@@ -22,6 +22,11 @@ FASTCUT = dict(
     nce_loss=dict(type='PatchNCELoss', loss_weight=10.0),
     nce_identity=False,
     flip_equivariance=True)
+# CUT's default generator: anti-aliased down/upsampling.
+ANTIALIASED = dict(
+    TINY,
+    generator=dict(
+        TINY['generator'], downsample='antialias', upsample='antialias'))
 ADAM = dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))
 
 
@@ -110,6 +115,7 @@ def optim_for(model):
 @pytest.mark.parametrize('cfg, terms', [
     (TINY, {'d', 'g_adv', 'nce', 'nce_idt'}),
     (FASTCUT, {'d', 'g_adv', 'nce'}),
+    (ANTIALIASED, {'d', 'g_adv', 'nce', 'nce_idt'}),
 ])
 def test_one_step_updates_g_d_and_the_mlp(cfg, terms):
     torch.manual_seed(0)

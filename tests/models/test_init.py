@@ -1,8 +1,15 @@
+import math
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
+from cyclegan_plugin.cli import load_config
 from cyclegan_plugin.models import PatchDiscriminator, ResnetGenerator
+from cyclegan_plugin.registry import MODELS
+
+CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
 
 NETWORKS = [
     lambda: ResnetGenerator(base_channels=32, num_blocks=2),
@@ -58,3 +65,52 @@ def test_batch_norm_scales_are_normal_around_one_as_in_the_reference():
     plain = ResnetGenerator(base_channels=32, num_blocks=2, norm='batch')
     assert all(torch.all(m.weight == 1) for m in plain.modules()
                if isinstance(m, nn.BatchNorm2d))
+
+
+def built_from(config: str) -> nn.Module:
+    torch.manual_seed(0)
+    model = MODELS.build(load_config(str(CONFIGS / config)).model)
+    model.init_weights()
+    return model
+
+
+def weighted_layers(model: nn.Module):
+    """Every conv and linear layer of the model's networks, by name."""
+    return {
+        f'{name}.{layer_name}': layer
+        for name, network in model.networks.items()
+        for layer_name, layer in network.named_modules()
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
+    }
+
+
+@pytest.mark.parametrize('config',
+                         ['cut_selfie2anime.py', 'fastcut_toyfaces.py'])
+def test_cut_configs_init_xavier_normal_with_gain_0_02(config):
+    """The reference's CUT default: init_type='xavier', init_gain=0.02 for
+    G, D and the MLP: std = gain * sqrt(2 / (fan_in + fan_out))."""
+    layers = weighted_layers(built_from(config))
+    checked = set()
+    for name, layer in layers.items():
+        weight = layer.weight.detach()
+        if weight.numel() < 2000:  # too few for a stable estimate
+            continue
+        receptive = weight[0, 0].numel()
+        fans = (weight.shape[0] + weight.shape[1]) * receptive
+        expected = 0.02 * math.sqrt(2 / fans)
+        assert weight.std().item() == pytest.approx(expected, rel=0.1), name
+        checked.add(name.split('.')[0])
+    assert checked == {'generator', 'discriminator', 'patch_sampler'}
+    assert all(
+        torch.all(layer.bias == 0) for layer in layers.values()
+        if layer.bias is not None)
+
+
+def test_cyclegan_config_keeps_normal_init():
+    layers = weighted_layers(built_from('cyclegan_selfie2anime.py'))
+    stds = [
+        layer.weight.std().item() for layer in layers.values()
+        if layer.weight.numel() >= 2000
+    ]
+    assert len(stds) > 20
+    assert all(0.018 < std < 0.022 for std in stds), stds

@@ -129,5 +129,31 @@ def test_cli_reports_a_wrong_download(tmp_path):
     ],
                             capture_output=True,
                             text=True)
-    assert result.returncode != 0
-    assert "expected {'trainA': 3400" in result.stderr
+    assert result.returncode == 1
+    # One line naming what was found, what was expected and the way out.
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'Traceback' not in result.stderr
+    assert lines[0].startswith('prepare_selfie2anime.py: error: ')
+    assert "expected {'trainA': 3400" in lines[0]
+    assert '--any-counts' in lines[0]
+    assert not (tmp_path / 'out').exists()
+
+
+def test_any_counts_accepts_a_partial_archive(tmp_path, capsys):
+    archive = make_zip(tmp_path / 's.zip', member_contents())
+    tool.main([str(archive), '--out', str(tmp_path / 'out'), '--any-counts'])
+    assert_layout(tmp_path / 'out')
+    assert 'trainA: 3, trainB: 2, testA: 1, testB: 1' in (
+        capsys.readouterr().out)
+
+
+def test_existing_output_is_one_line_naming_force(tmp_path):
+    archive = make_zip(tmp_path / 's.zip', member_contents())
+    (tmp_path / 'out' / 'testA').mkdir(parents=True)
+    with pytest.raises(SystemExit) as info:
+        tool.main(
+            [str(archive), '--out',
+             str(tmp_path / 'out'), '--any-counts'])
+    message = str(info.value.code)
+    assert message.startswith('prepare_selfie2anime.py: error: ')
+    assert '\n' not in message and '--force' in message

@@ -2,6 +2,7 @@ import json
 import re
 import runpy
 import subprocess
+import urllib.error
 import uuid
 from pathlib import Path
 
@@ -12,6 +13,9 @@ import torch
 from mmengine.config import Config
 from tiny_test_config import tiny_test_config
 
+from cyclegan_plugin.datasets.toy_faces import make_toy_faces
+from cyclegan_plugin.evaluation.inception import (WEIGHTS_ENV, WEIGHTS_FILE,
+                                                  WEIGHTS_URL)
 from cyclegan_plugin.models import CycleGANDataPreprocessor
 from cyclegan_plugin.registry import DATASETS, MODELS
 from cyclegan_plugin.visualization.grid import GAP, GROUP_GAP
@@ -179,3 +183,114 @@ def test_dist_test_sh_launches_test_py_with_torchrun(tmp_path):
         'cfg.py', 'ckpt.pth', '--launcher', 'pytorch', '--out', 'dir'
     ]
     assert args[-7].endswith('tools/test.py')
+
+
+OFFLINE_CONFIG = """
+default_scope = 'cyclegan_plugin'
+model = dict(
+    type='CycleGAN',
+    generator=dict(type='ResnetGenerator', base_channels=8, num_blocks=1),
+    discriminator=dict(
+        type='PatchDiscriminator', base_channels=8, num_layers=1))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='UnpairedImageDataset',
+        data_root={data_root!r},
+        test_mode=True,
+        paired=True,
+        pipeline=[
+            dict(type='LoadRGBImage', keys=['img', 'gt_img']),
+            dict(type='PackCycleGANInputs'),
+        ]))
+test_cfg = dict(type='TestLoop')
+# KID and FID on the default TF-Inception features.
+test_evaluator = [
+    dict(type='KID', subset_size=2),
+    dict(type='FID'),
+    dict(type='PairedPSNR'),
+    dict(type='CycleConsistency'),
+]
+"""
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """A paired toy test set, a config with KID, FID, paired and cycle
+    metrics and its checkpoint, on a machine without the Inception weights
+    and without network (downloads fail)."""
+    make_toy_faces(tmp_path / 'data', size=32, n_train=1, n_test=2)
+    config = tmp_path / 'offline.py'
+    config.write_text(OFFLINE_CONFIG.format(data_root=str(tmp_path / 'data')))
+    model = MODELS.build(Config.fromfile(str(config)).model)
+    checkpoint = tmp_path / 'offline.pth'
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'empty_torch_home'))
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    downloads = []
+
+    def no_network(url, *args, **kwargs):
+        downloads.append(url)
+        raise urllib.error.URLError('no network in this test')
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', no_network)
+    return str(config), str(checkpoint), downloads
+
+
+def test_without_inception_weights_everything_else_is_written(
+        offline, tmp_path, capsys):
+    config, checkpoint, downloads = offline
+    out = tmp_path / 'out'
+    run_tool(config, checkpoint, '--work-dir', str(tmp_path / 'work'),
+             '--out', str(out))
+    names = {f'{i:05d}': (32, 32) for i in range(2)}
+    check_translations(out, names, 'a2b')
+    check_translations(out, names, 'b2a')
+    assert (out / 'gallery_a2b.png').is_file()
+    assert (out / 'index.html').is_file()
+    results = json.loads((out / 'metrics.json').read_text())
+    assert {'psnr_a2b', 'psnr_b2a', 'cycle_l1_a', 'cycle_l1_b'} <= set(
+        results['metrics'])
+    assert not [k for k in results['metrics'] if k.startswith(('kid', 'fid'))]
+    assert set(results['not_computed']) == {'KID', 'FID'}
+    # One download try for both metrics.
+    assert downloads == [WEIGHTS_URL]
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    # The message, naming file, URL and places, once, as the last line.
+    reason = results['not_computed']['KID']
+    assert results['not_computed']['FID'] == reason and '\n' not in reason
+    for fragment in (WEIGHTS_FILE, WEIGHTS_URL, WEIGHTS_ENV,
+                     str(tmp_path / 'empty_torch_home')):
+        assert fragment in reason
+    assert output.count('are not on this machine') == 1
+    assert captured.err.strip().splitlines()[-1] == (
+        f'test.py: KID, FID not computed: {reason}')
+
+
+def test_skip_metrics_leaves_them_out_without_trying(offline, tmp_path,
+                                                     capsys):
+    config, checkpoint, downloads = offline
+    out = tmp_path / 'out'
+    run_tool(config, checkpoint, '--work-dir', str(tmp_path / 'work'),
+             '--out', str(out), '--skip-metrics', 'kid', 'FID')
+    results = json.loads((out / 'metrics.json').read_text())
+    assert results['not_computed'] == {
+        'KID': 'left out by --skip-metrics',
+        'FID': 'left out by --skip-metrics'
+    }
+    assert 'psnr_a2b' in results['metrics']
+    assert downloads == []
+    assert 'not computed:' not in capsys.readouterr().err
+
+
+def test_skip_metrics_names_the_metrics_there_are(offline, tmp_path):
+    config, checkpoint, _ = offline
+    with pytest.raises(SystemExit) as exit_info:
+        run_tool(config, checkpoint, '--work-dir', str(tmp_path / 'work'),
+                 '--skip-metrics', 'kdi')
+    assert str(exit_info.value.code) == (
+        'test.py: error: --skip-metrics kdi: the test_evaluator has no such '
+        'metric; it has KID, FID, PairedPSNR, CycleConsistency')

@@ -12,7 +12,7 @@ from cyclegan_plugin.datasets.toy_faces import make_toy_faces
 from cyclegan_plugin.engine import load_checkpoint_file
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / 'tests' / 'engine'))
+sys.path.insert(0, str(REPO / 'tests'))
 from tiny_training import tiny_cfg  # noqa: E402
 
 ITERS = 4

@@ -76,15 +76,53 @@ def test_work_dir_that_cannot_be_written(tmp_path, data_root):
 
 
 @pytest.mark.parametrize('option, fragments', [
-    ('model.generator.type=ResNetGenerator',
-     ['KeyError', 'ResNetGenerator is not in the cyclegan_plugin::model']),
-    ('model.generator.base_channel=8',
-     ['TypeError', "unexpected keyword argument 'base_channel'"]),
+    ('model.generator.type=ResNetGenerator', [
+        "model.generator.type='ResNetGenerator' is not a registered model",
+        "did you mean 'ResnetGenerator'?"
+    ]),
+    ('model.generator.base_chanels=8', [
+        'model.generator.base_chanels: ResnetGenerator takes no argument',
+        "did you mean 'base_channels'?"
+    ]),
+    ('model.generator.base_channels=eight', [
+        "model.generator.base_channels='eight': ResnetGenerator expects an "
+        'int'
+    ]),
 ])
-def test_unknown_type_or_argument(tmp_path, data_root, option, fragments):
-    exit = run_train(CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
-                     *roots(data_root), option)
+def test_unknown_type_argument_or_value_before_any_log(
+        tmp_path, data_root, option, fragments, capsys):
+    exit = run_train(CONFIG, '--work-dir', str(tmp_path / 'work'),
+                     '--cfg-options', *roots(data_root), option)
     assert_one_line(exit, 'cyclegan_toyfaces.py', *fragments)
+    # Found before the runner logs its environment and config.
+    assert 'System environment' not in capsys.readouterr().out
+    assert not (tmp_path / 'work').exists()
+
+
+def test_a_failed_resume_leaves_no_empty_log_folder(tmp_path, data_root):
+    work_dir = tmp_path / 'work'
+    # An earlier run's log folder and config copy (which mmengine rewrites
+    # as any run starts) are kept.
+    earlier = work_dir / '20000101_000000'
+    earlier.mkdir(parents=True)
+    (earlier / '20000101_000000.log').write_text('an earlier run')
+    (work_dir / 'cyclegan_toyfaces.py').write_text('# earlier copy')
+    torn = tmp_path / 'iter_4.pth'
+    torch.save({'state_dict': {'w': torch.zeros(1000)}}, str(torn))
+    torn.write_bytes(torn.read_bytes()[:500])
+    exit = run_train(CONFIG, '--work-dir', str(work_dir), '--resume',
+                     str(torn), '--cfg-options', *roots(data_root))
+    assert_one_line(exit, f"checkpoint '{torn}' is not a complete "
+                    'checkpoint', 'resume from an older one (--resume PATH)')
+    assert sorted(p.name for p in work_dir.iterdir()) == [
+        '20000101_000000', 'cyclegan_toyfaces.py'
+    ]
+    assert (earlier / '20000101_000000.log').read_text() == 'an earlier run'
+    # A work dir the failed run created goes with it.
+    fresh = tmp_path / 'fresh'
+    run_train(CONFIG, '--work-dir', str(fresh), '--resume', str(torn),
+              '--cfg-options', *roots(data_root))
+    assert not fresh.exists()
 
 
 def test_resume_from_a_missing_or_malicious_checkpoint(tmp_path, data_root):

@@ -120,7 +120,7 @@ def resumed_from(log_path):
 
 
 def write_config(root: Path, name: str, **overrides) -> str:
-    sys.path.insert(0, str(REPO / 'tests' / 'engine'))
+    sys.path.insert(0, str(REPO / 'tests'))
     from tiny_training import tiny_cfg
     cfg = tiny_cfg(str(root / 'data'), '', 1, log_level='INFO', **overrides)
     cfg.pop('work_dir')

@@ -1,4 +1,5 @@
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -211,3 +212,26 @@ def test_a_single_file_is_tried_whatever_its_name(model_files, tmp_path):
         progress=False)
     assert report.written == [str(tmp_path / 'out' / 'scan.png')]
     assert Image.open(report.written[0]).size == (12, 8)
+
+
+def test_tile_and_overlap_reach_the_translator(model_files, mixed_folder,
+                                               tmp_path):
+    config, checkpoint = model_files
+    root, _ = mixed_folder
+    main = runpy.run_path(str(REPO / 'tools' / 'translate.py'))['main']
+    out = tmp_path / 'tiled'
+    main([
+        config, checkpoint,
+        str(root / 'nested' / 'tall.bmp'), '--out',
+        str(out), '--tile', '32', '--overlap', '8'
+    ])
+    tiled = Translator(config, checkpoint, tile=32, overlap=8)
+    expected = tiled.translate(str(root / 'nested' / 'tall.bmp'))  # 50 x 21
+    np.testing.assert_array_equal(np.asarray(Image.open(out / 'tall.png')),
+                                  expected)
+    whole = Translator(config, checkpoint).translate(
+        str(root / 'nested' / 'tall.bmp'))
+    assert not np.array_equal(expected, whole)  # two tiles, blended
+    with pytest.raises(SystemExit, match='tile must be an integer of at '
+                       'least 32'):
+        main([config, checkpoint, str(root), '--out', str(out), '--tile', '8'])

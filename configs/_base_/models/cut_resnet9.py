@@ -1,20 +1,44 @@
 # CUT with the paper's 256 px networks (Park et al. 2020): ResNet-9
-# generator, 70x70 PatchGAN, LSGAN, PatchNCE on the padded input, both
-# downsampling convs and residual blocks 1 and 5, 256 patches per layer,
-# a 2-layer 256-channel MLP head, temperature 0.07, lambda_GAN = lambda_NCE
-# = 1, NCE identity on B. Not in the reference: its anti-aliased
-# down/upsampling (this generator uses strided convs and transposed convs).
-# The networks are CycleGAN's, taken from its base config.
-_base_ = ['./cyclegan_resnet9.py']
-
+# generator with anti-aliased down/upsampling (as the reference's default),
+# 70x70 PatchGAN, LSGAN, PatchNCE on the padded input, both downsampling
+# convs and residual blocks 1 and 5, 256 patches per layer, a 2-layer
+# 256-channel MLP head, temperature 0.07, lambda_GAN = lambda_NCE = 1, NCE
+# identity on B. G, D and the MLP are initialised as in the reference:
+# Xavier-normal weights with gain 0.02, N(1, 0.02) batch norm scales, zero
+# biases (CycleGAN's networks use N(0, 0.02)). Not here: the reference's
+# anti-aliased discriminator (PatchDiscriminator has strided convs only).
+xavier_init_cfg = [
+    dict(
+        type='Xavier',
+        layer=['Conv2d', 'ConvTranspose2d', 'Linear'],
+        gain=0.02,
+        distribution='normal',
+        bias=0.0),
+    dict(type='Normal', layer='BatchNorm2d', mean=1.0, std=0.02, bias=0.0),
+]
 model = dict(
-    _delete_=True,
     type='cyclegan_plugin.CUT',
     data_preprocessor=dict(type='cyclegan_plugin.CycleGANDataPreprocessor'),
-    generator={{_base_.model.generator}},
-    discriminator={{_base_.model.discriminator}},
+    generator=dict(
+        type='cyclegan_plugin.ResnetGenerator',
+        base_channels=64,
+        num_blocks=9,
+        norm='instance',
+        padding_mode='reflect',
+        downsample='antialias',
+        upsample='antialias',
+        init_cfg=xavier_init_cfg),
+    discriminator=dict(
+        type='cyclegan_plugin.PatchDiscriminator',
+        base_channels=64,
+        num_layers=3,
+        norm='instance',
+        init_cfg=xavier_init_cfg),
     patch_sampler=dict(
-        type='cyclegan_plugin.PatchSampleMLP', channels=256, num_patches=256),
+        type='cyclegan_plugin.PatchSampleMLP',
+        channels=256,
+        num_patches=256,
+        init_cfg=xavier_init_cfg),
     gan_loss=dict(type='cyclegan_plugin.GANLoss', gan_type='lsgan'),
     nce_loss=dict(
         type='cyclegan_plugin.PatchNCELoss', temperature=0.07,

@@ -12,8 +12,7 @@ import pytest
 import torch
 from torch._dynamo.backends.registry import lookup_backend
 
-from cyclegan_plugin.engine.compile import (CompileNetworksHook,
-                                            compile_networks)
+from cyclegan_plugin.hooks.compile import CompileNetworksHook, compile_networks
 from cyclegan_plugin.registry import HOOKS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 ADAM = dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))

@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from cyclegan_plugin.datasets.toy_faces import make_toy_faces
-from cyclegan_plugin.engine import SampleGridHook
+from cyclegan_plugin.hooks import SampleGridHook
 from cyclegan_plugin.registry import MODELS
 from cyclegan_plugin.visualization.grid import GAP
 

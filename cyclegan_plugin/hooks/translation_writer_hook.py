@@ -36,6 +36,13 @@ class TranslationWriterHook(Hook):
         out_dir: Output folder; ``<work_dir>/test_results`` if ``None``.
         grid_images: Images per direction in each grid PNG.
         grid_columns: Images (each its panels side by side) per grid row.
+
+    Attributes:
+        not_computed: Metrics of the config left out of the test, each with
+            why (one line), for ``metrics.json`` to list under
+            ``not_computed``; ``tools/test.py`` sets it. Not a constructor
+            argument, so that the reasons (long for missing Inception
+            weights) stay out of the config the runner logs.
     """
 
     priority = 'LOW'
@@ -50,6 +57,7 @@ class TranslationWriterHook(Hook):
         self.out_dir = out_dir
         self.grid_images = grid_images
         self.grid_columns = grid_columns
+        self.not_computed: Dict[str, str] = {}
         self._entries: List[Tuple[str, str, str]] = []
         self._panels: Tuple[str, ...] = PANELS
 
@@ -102,12 +110,18 @@ class TranslationWriterHook(Hook):
                     metrics={
                         k: _jsonable(v)
                         for k, v in metrics.items()
-                    }),
+                    },
+                    not_computed=self.not_computed),
                 f,
                 indent=2)
+        # Names only: the reasons are in metrics.json and the tool prints
+        # each once.
+        left_out = (f'\nnot computed: {", ".join(self.not_computed)}'
+                    if self.not_computed else '')
         runner.logger.info(
             f'Test results in {self.out_dir} (index.html, metrics.json):\n'
-            f'{metrics_table(metrics) if metrics else "no metrics"}')
+            f'{metrics_table(metrics) if metrics else "no metrics"}'
+            f'{left_out}')
 
     def _write_sample(self, sample: BaseDataElement) -> None:
         direction = DIRECTION_OF_DOMAIN[sample.domain]

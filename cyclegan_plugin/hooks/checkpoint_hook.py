@@ -7,9 +7,11 @@ from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 
+from cyclegan_plugin.engine.checkpoint_io import (publish_file,
+                                                  remove_temp_files,
+                                                  temp_path_for,
+                                                  write_text_atomically)
 from cyclegan_plugin.registry import HOOKS
-from .checkpoint_io import (publish_file, remove_temp_files, temp_path_for,
-                            write_text_atomically)
 
 # mmengine's pointer to the newest checkpoint, read by ``--resume``.
 LAST_CHECKPOINT_FILE = 'last_checkpoint'

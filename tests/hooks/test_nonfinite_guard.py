@@ -9,10 +9,10 @@ from mmengine.optim import OptimWrapper
 from torch import nn
 from torch_features import needs_cpu_fp16
 
-from cyclegan_plugin.engine import (NonFiniteTrainingError,
-                                    enable_nonfinite_guard,
-                                    load_checkpoint_file)
+from cyclegan_plugin.engine import load_checkpoint_file
 from cyclegan_plugin.engine.amp import AutocastOptimWrapper
+from cyclegan_plugin.hooks import (NonFiniteTrainingError,
+                                   enable_nonfinite_guard)
 
 
 def linear_and_wrapper(wrapper_type=OptimWrapper, **kwargs):

@@ -11,7 +11,7 @@ import uuid
 import torch
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RUNTIME_CFG = osp.join(REPO, 'configs', '_base_', 'default_runtime.py')
 ADAM = dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))
 

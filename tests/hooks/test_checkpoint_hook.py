@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from cyclegan_plugin.engine import (AtomicCheckpointHook, checkpoint_hook,
-                                    load_checkpoint_file)
+from cyclegan_plugin.engine import load_checkpoint_file
 from cyclegan_plugin.engine.checkpoint_io import TEMP_PREFIX
+from cyclegan_plugin.hooks import AtomicCheckpointHook, checkpoint_hook
 
 
 def checkpoints(work_dir) -> list:

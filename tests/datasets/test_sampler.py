@@ -4,8 +4,8 @@ import itertools
 import pytest
 import torch
 
-from cyclegan_plugin.engine import sampler as sampler_module
-from cyclegan_plugin.engine.sampler import ResumableInfiniteSampler
+from cyclegan_plugin.datasets import sampler as sampler_module
+from cyclegan_plugin.datasets.sampler import ResumableInfiniteSampler
 from cyclegan_plugin.registry import DATA_SAMPLERS
 
 

@@ -1,0 +1,51 @@
+"""Optional channels-last memory format of a model's networks (off unless
+configured).
+
+Channels-last stores a (N, C, H, W) tensor as N, H, W, C, the layout
+oneDNN's and cuDNN's fastest convolution kernels use. Converting the
+weights is enough: a convolution with channels-last weights also returns
+channels-last activations whatever its input's layout, so the images need
+no conversion of their own. Operators without a channels-last kernel
+(PyTorch's instance norm among them) return the usual layout and the next
+convolution converts back, so whether it pays depends on the networks and
+the machine: measure with ``benchmarks/bench_train.py`` and
+``benchmarks/bench_infer.py``.
+
+Switches: ``channels_last = True`` in a training config (read by
+:class:`ExactResumeRunner`), ``Translator(..., channels_last=True)`` and
+``tools/translate.py --channels-last`` for inference.
+
+The conversion keeps every ``Parameter`` object (only its storage changes),
+so optimizers and checkpoints are unaffected, and a checkpoint saved in
+either layout loads into a model in the other. It must come before DDP
+wraps a network: DDP lays out its gradient buckets after the parameters
+once, at wrapping, and a later conversion gives wrong averaged gradients.
+"""
+import torch
+from torch import nn
+
+from cyclegan_plugin.models.base_translation_model import (group_networks,
+                                                           unwrap)
+
+
+def to_channels_last(model: nn.Module) -> None:
+    """Converts every network of ``model``'s ``OPTIMIZER_GROUPS`` to the
+    channels-last memory format, in place.
+
+    Args:
+        model: A translation model whose networks are not yet wrapped by
+            DDP (see the module doc).
+
+    Raises:
+        ValueError: A network is already wrapped by DDP.
+    """
+    model = unwrap(model)
+    for group in model.OPTIMIZER_GROUPS:
+        for name, network in group_networks(model, group).items():
+            if unwrap(network) is not network:
+                raise ValueError(
+                    f'to_channels_last: {name} is already wrapped by '
+                    f'{type(network).__name__}; convert before wrapping '
+                    f'(set channels_last=True in the config, which '
+                    f'ExactResumeRunner applies before it wraps the model).')
+            network.to(memory_format=torch.channels_last)
