@@ -78,6 +78,22 @@ def run_isolated(target: Callable, args: tuple,
     return result
 
 
+def random_generator(args: argparse.Namespace):
+    """The paper's ResnetGenerator at ``args``' width and depth, seeded and
+    initialised, in eval mode: the benchmarks time shapes, not weights."""
+    import torch
+
+    from cyclegan_plugin.registry import MODELS
+    torch.manual_seed(0)
+    generator = MODELS.build(
+        dict(
+            type='ResnetGenerator',
+            base_channels=args.base_channels,
+            num_blocks=args.num_blocks))
+    generator.init_weights()
+    return generator.eval()
+
+
 def add_rounds_argument(parser: argparse.ArgumentParser) -> None:
     """``--rounds`` of :func:`alternating_rounds`."""
     parser.add_argument(

@@ -42,7 +42,7 @@ from _common import (add_network_arguments, add_rounds_argument,
                      alternating_rounds, best_forward, count_flops, dtype_of,
                      fmt, limit_table, limits_over_rounds, machine,
                      markdown_row, measure_conv_limit, median_over_rounds,
-                     run_isolated, set_threads)
+                     random_generator, run_isolated, set_threads)
 
 MODES = ('plain', 'fp32', 'channels_last', 'bf16', 'bf16_channels_last',
          'fp16', 'torchscript', 'onnxruntime')
@@ -133,18 +133,10 @@ def run_case(args, case: dict, queue) -> None:
     import torch
     from mmengine.logging import MMLogger
 
-    from cyclegan_plugin.registry import MODELS
     warnings.filterwarnings('ignore')
     MMLogger.get_instance('bench_infer', log_level='WARNING')
     set_threads(args.threads)
-    torch.manual_seed(0)
-    generator = MODELS.build(
-        dict(
-            type='ResnetGenerator',
-            base_channels=args.base_channels,
-            num_blocks=args.num_blocks))
-    generator.init_weights()
-    generator.eval()
+    generator = random_generator(args)
     size, batch = case['size'], case['batch']
     example = torch.rand(batch, 3, size, size) * 2 - 1
     with torch.inference_mode():

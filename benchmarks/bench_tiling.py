@@ -25,7 +25,7 @@ import tempfile
 from typing import Optional
 
 from _common import (add_network_arguments, fmt, machine, markdown_row,
-                     run_isolated)
+                     random_generator, run_isolated)
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,19 +52,11 @@ def run_case(args, image_file: str, tile: Optional[int],
     from mmengine.logging import MMLogger
 
     from cyclegan_plugin.apis import AnySizeGenerator, translate_tiled
-    from cyclegan_plugin.registry import MODELS
     warnings.filterwarnings('ignore')
     MMLogger.get_instance('bench_tiling', log_level='WARNING')
     if args.threads:
         torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    generator = MODELS.build(
-        dict(
-            type='ResnetGenerator',
-            base_channels=args.base_channels,
-            num_blocks=args.num_blocks))
-    generator.init_weights()
-    generator.eval()
+    generator = random_generator(args)
     pixels = torch.from_numpy(np.load(image_file))
     image = pixels.permute(2, 0, 1)[None].float() / 127.5 - 1
     seconds = None

@@ -25,6 +25,7 @@ pad-and-crop wrapper around the traced generator, so it keeps the size
 check. torch marks both tracers deprecated and warns so; they still work
 there.
 """
+import inspect
 import json
 import warnings
 from typing import Callable, Dict, Optional, Tuple, Union
@@ -129,10 +130,15 @@ def _export_onnx(model: nn.Module, example: torch.Tensor, out_file: str,
                  contract: Dict[str, str]) -> None:
     import onnx  # needed by torch's exporter anyway
     axes = {0: 'batch', 2: 'height', 3: 'width'}
+    # The TorchScript-based exporter: the default on the newest torch is the
+    # dynamo one; torch before 2.5 has only the former and no such flag.
+    legacy = ({
+        'dynamo': False
+    } if 'dynamo' in inspect.signature(torch.onnx.export).parameters else {})
     torch.onnx.export(
         model, (example, ),
         out_file,
-        dynamo=False,
+        **legacy,
         opset_version=OPSET_VERSION,
         input_names=[INPUT_NAME],
         output_names=[OUTPUT_NAME],
