@@ -65,10 +65,12 @@ class CycleGAN(BaseTranslationModel):
             the paper; ``None`` or weight 0 skips the two identity passes.
         buffer_size: Fake images kept per history buffer (50 in the paper).
         batch_generator_calls: Run each generator's identity pass in one
-            call with its first pass. ``None`` (default) does so whenever
-            the identity loss is on and neither generator
-            :func:`mixes_samples`; ``False`` never; ``True`` always, and
-            refuses generators that mix samples. With dropout the masks are
+            call with its first pass, where the identity loss is on and
+            neither generator :func:`mixes_samples`. ``None`` (default):
+            on CUDA inputs only, because on the CPU the batched calls
+            measured slower (README, "Performance"); ``False`` never;
+            ``True`` on every device, and refuses generators that mix
+            samples. With dropout the masks are
             drawn in another order than in six calls (same distribution,
             different random numbers per pass).
         data_preprocessor: Config of the preprocessor.
@@ -115,9 +117,17 @@ class CycleGAN(BaseTranslationModel):
                 'normalise each sample on its own, but these use batch '
                 'statistics (batch norm), which would mix the domains; set '
                 "model.batch_generator_calls=None or norm='instance'.")
-        self.batch_generator_calls = (
-            self.identity_loss is not None and not mixing
-            and batch_generator_calls is not False)
+        if self.identity_loss is None or mixing or (batch_generator_calls is
+                                                    False):
+            self.batch_generator_calls = False
+        else:
+            self.batch_generator_calls = batch_generator_calls
+
+    def _batches(self, images: torch.Tensor) -> bool:
+        """Whether this step batches the identity passes (see __init__)."""
+        if self.batch_generator_calls is None:
+            return images.is_cuda
+        return self.batch_generator_calls
 
     def train_steps(self) -> List[TrainStep]:
         """The generator step, then the discriminator step."""
@@ -126,7 +136,8 @@ class CycleGAN(BaseTranslationModel):
 
     def _generator_step(self, batch: dict) -> Dict[str, torch.Tensor]:
         real_a, real_b = batch['img_a'], batch['img_b']
-        if self.batch_generator_calls:
+        batched = self._batches(real_a)
+        if batched:
             # idt_a = G_A(b), idt_b = G_B(a): the identity passes.
             fake_b, idt_a = self._batched(self.generator_a, real_a, real_b)
             rec_a = self.generator_b(fake_b)
@@ -148,7 +159,7 @@ class CycleGAN(BaseTranslationModel):
             cycle_a=self.cycle_loss(rec_a, real_a),
             cycle_b=self.cycle_loss(rec_b, real_b))
         if self.identity_loss is not None:
-            if not self.batch_generator_calls:  # the reference's order
+            if not batched:  # the reference's order
                 idt_a = self.generator_a(real_b)
                 idt_b = self.generator_b(real_a)
             losses['idt_a'] = self.identity_loss(idt_a, real_b)

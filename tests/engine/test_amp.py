@@ -98,16 +98,16 @@ def test_switch_sets_the_compute_dtype_of_every_conv(dtype, expected):
         name: {expected}
         for name in NETWORKS
     }
-    # Four generator calls (the identity passes batched, as instance norm
-    # allows) and the paper's six discriminator passes, with the
+    # The paper's six generator calls (on the CPU the identity passes are
+    # not batched by default) and six discriminator passes, with the
     # discriminators frozen for their first (generator step) call.
     assert {
         name: len(calls)
         for name, calls in trainable.items()
-    } == dict(generator_a=2, generator_b=2, discriminator_a=3,
+    } == dict(generator_a=3, generator_b=3, discriminator_a=3,
               discriminator_b=3)
     assert trainable['discriminator_a'] == [False, True, True]
-    assert trainable['generator_a'] == [True] * 2
+    assert trainable['generator_a'] == [True] * 3
     assert all(torch.isfinite(torch.tensor(v)) for v in log.values())
     for name, param in model.named_parameters():
         assert param.dtype == torch.float32, name
