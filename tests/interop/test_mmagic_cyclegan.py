@@ -98,7 +98,9 @@ def test_our_cyclegan_trains_with_mmagics_generator(mmagic, tmp_path):
     config = tmp_path / 'cyclegan_mmagic_generator.py'
     config.write_text(f"""
 _base_ = [{config_path('cyclegan_toyfaces.py')!r}]
-data_root = {str(tmp_path / 'data')!r}
+train_dataloader = dict(dataset=dict(data_root={str(tmp_path / 'data')!r}))
+val_dataloader = dict(dataset=dict(data_root={str(tmp_path / 'data')!r}))
+test_dataloader = val_dataloader
 model = dict(
     generator=dict(
         _delete_=True,
@@ -116,7 +118,7 @@ train_cfg = dict(max_iters=2, val_interval=100)
     result = subprocess.run([
         sys.executable, 'tools/train.py',
         str(config), '--work-dir',
-        str(work_dir), '--cfg-options', f'data_root={tmp_path / "data"}'
+        str(work_dir)
     ],
                             cwd=REPO,
                             capture_output=True,
