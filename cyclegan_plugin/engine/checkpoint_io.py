@@ -91,22 +91,26 @@ class _AllowListUnpickler(pickle.Unpickler):
     (torch < 2.5, see the module doc). ``_codecs.encode`` rebuilds bytes in
     protocol-2 pickles; newer torch allows it too."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built once per file, not once per global the file names.
+        self._allowed = {
+            **torch._weights_only_unpickler._get_allowed_globals(),
+            '_codecs.encode': codecs.encode,
+            **SAFE_GLOBALS,
+        }
+
     def find_class(self, module: str, name: str) -> Any:
         # Protocol 2 writes Python 2 names (``__builtin__``); the base
         # class maps them back, an override has to as well.
         module, name = _compat_pickle.NAME_MAPPING.get((module, name),
                                                        (module, name))
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-        allowed = {
-            **torch._weights_only_unpickler._get_allowed_globals(),
-            '_codecs.encode': codecs.encode,
-            **SAFE_GLOBALS,
-        }
         full_name = f'{module}.{name}'
-        if full_name not in allowed:
+        if full_name not in self._allowed:
             raise pickle.UnpicklingError(
                 f'Unsupported global: GLOBAL {full_name}')
-        return allowed[full_name]
+        return self._allowed[full_name]
 
 
 def _load_with_allow_list(path: str, map_location: Union[str, Callable,
