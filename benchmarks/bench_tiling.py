@@ -15,8 +15,10 @@ spawn) and the translation's time.
 (:func:`translate_tiled`); ``baseline`` translates nothing. The image, a
 toy face mirrored out to the width, is rendered once by the parent. The
 last two columns are the tiled output's difference from the whole one
-(mean, 99th percentile) in grey levels (0..255): with instance norm
-the tiles can only estimate the whole image's statistics (see
+(mean, 99th percentile) in grey levels (0..255), over the whole image:
+in the overlaps the tiles lack context, while away from them the default
+measuring passes (one per instance-norm layer) make the tiled output the
+untiled one up to the context the owned regions' edges lack (see
 ``cyclegan_plugin/apis/tiling.py``).
 """
 import argparse

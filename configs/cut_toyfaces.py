@@ -46,5 +46,6 @@ optim_wrapper = dict(
 val_evaluator = [
     dict(type='cyclegan_plugin.PairedPSNR'),
     dict(type='cyclegan_plugin.PairedSSIM'),
+    dict(type='cyclegan_plugin.Checkerboard'),
 ]
 test_evaluator = val_evaluator

@@ -63,6 +63,7 @@ val_evaluator = [
     dict(type='cyclegan_plugin.FID', feature_extractor=random_features),
     dict(type='cyclegan_plugin.PairedPSNR'),
     dict(type='cyclegan_plugin.PairedSSIM'),
+    dict(type='cyclegan_plugin.Checkerboard'),
     dict(type='cyclegan_plugin.CycleConsistency'),
 ]
 test_evaluator = val_evaluator

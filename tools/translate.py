@@ -68,6 +68,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=32,
         help='least overlap of neighbouring tiles in px (0 to TILE / 4), '
         'blended across')
+    parser.add_argument(
+        '--stat-passes',
+        type=int,
+        help='passes over the tiles that measure the instance-norm '
+        'statistics (default: one per instance-norm layer, which matches '
+        'the untiled translation away from seams; fewer are faster)')
     return parser.parse_args(argv)
 
 
@@ -89,7 +95,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         translator = Translator(
             args.config, args.checkpoint, device=args.device, bf16=args.bf16,
             channels_last=args.channels_last, tile=args.tile,
-            overlap=args.overlap)
+            overlap=args.overlap, stat_passes=args.stat_passes)
         report = translate_files(translator, args.input, out_dir,
                                  args.direction, args.batch_size,
                                  ext=args.ext)

@@ -11,10 +11,11 @@ from mmengine.hooks import Hook
 from mmengine.structures import BaseDataElement
 
 from cyclegan_plugin.registry import HOOKS
-from cyclegan_plugin.visualization import (PANELS, metrics_table, panels_of,
-                                           resize_rgb, save_rgb, to_hwc,
+from cyclegan_plugin.visualization import (PANELS, metrics_table, panel_images,
+                                           panels_of, psnr_curve_path,
+                                           resize_rgb, save_rgb,
                                            translation_path, write_gallery,
-                                           write_panels)
+                                           write_panels, write_psnr_curve)
 
 DIRECTION_OF_DOMAIN = {'a': 'a2b', 'b': 'b2a'}
 
@@ -27,8 +28,11 @@ class TranslationWriterHook(Hook):
     ``test_step``) it writes the translation resized back to the image's
     ``ori_shape``, and the real | fake (| rec, where the model
     reconstructs) panels at the test size; after the test it writes a
-    grid per direction, an ``index.html`` over all images, ``metrics.json``
-    and logs a metrics table. The folder layout is documented in
+    grid per direction, an ``index.html`` over all images, ``metrics.json``,
+    the plot of the validations' paired PSNR against training time where
+    the work dir holds the training logs
+    (:mod:`cyclegan_plugin.visualization.psnr_curve`), and logs a metrics
+    table. The folder layout is documented in
     :mod:`cyclegan_plugin.visualization.gallery`. Under a distributed
     launcher each rank writes its own images and rank 0 the rest.
 
@@ -114,12 +118,16 @@ class TranslationWriterHook(Hook):
                     not_computed=self.not_computed),
                 f,
                 indent=2)
+        curve = write_psnr_curve(runner.work_dir,
+                                 psnr_curve_path(self.out_dir))
         # Names only: the reasons are in metrics.json and the tool prints
         # each once.
         left_out = (f'\nnot computed: {", ".join(self.not_computed)}'
                     if self.not_computed else '')
+        files = 'index.html, metrics.json' + (
+            ', psnr_curve.png' if curve else '')
         runner.logger.info(
-            f'Test results in {self.out_dir} (index.html, metrics.json):\n'
+            f'Test results in {self.out_dir} ({files}):\n'
             f'{metrics_table(metrics) if metrics else "no metrics"}'
             f'{left_out}')
 
@@ -127,10 +135,7 @@ class TranslationWriterHook(Hook):
         direction = DIRECTION_OF_DOMAIN[sample.domain]
         name = osp.splitext(osp.basename(sample.img_path))[0]
         self._panels = panels_of(sample)
-        images = {
-            panel: to_hwc(sample.get(f'{panel}_img'))
-            for panel in self._panels
-        }
+        images = panel_images(sample)
         save_rgb(
             translation_path(self.out_dir, direction, name),
             resize_rgb(images['fake'], sample.ori_shape))

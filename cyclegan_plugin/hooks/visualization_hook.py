@@ -10,8 +10,8 @@ from mmengine.hooks import Hook
 from mmengine.structures import BaseDataElement
 
 from cyclegan_plugin.registry import DATASETS, HOOKS
-from cyclegan_plugin.visualization import (column_labels, panels_of, save_rgb,
-                                           tile, to_hwc)
+from cyclegan_plugin.visualization import (column_labels, panel_images,
+                                           panels_of, save_rgb, tile)
 
 
 @HOOKS.register_module()
@@ -96,8 +96,7 @@ class SampleGridHook(Hook):
                 f'data sample per image (with real_img, fake_img and '
                 f'domain), got {type(outputs[0]).__name__}.')
         panels = panels_of(outputs[0])
-        rows = [[to_hwc(sample.get(f'{panel}_img')) for panel in panels]
-                for sample in outputs]
+        rows = [list(panel_images(sample).values()) for sample in outputs]
         # The first num_a rows are domain-A inputs; they and the B rows get
         # their own header.
         num_a = sum(sample.domain == 'a' for sample in outputs)

@@ -6,11 +6,17 @@ Layout under ``out_dir``::
     b2a/<name>.png               G_B(b) for every testB image, original size
     gallery/a2b/<name>_real.png  the model's input, at the test size
     gallery/a2b/<name>_fake.png  its translation, at the test size
+    gallery/a2b/<name>_gt.png    its ground truth (paired test sets)
+    gallery/a2b/<name>_error.png heat map of |fake - gt| (paired test sets)
     gallery/a2b/<name>_rec.png   its reconstruction (models that make one)
     gallery/b2a/...
-    gallery_a2b.png              grid of the first images: real|fake|rec
-    gallery_b2a.png
-    index.html                   every image: name | real | fake | rec
+    gallery_a2b.png              grid of the first images, panels side by
+    gallery_b2a.png              side: real | fake (| gt | error) (| rec)
+    index.html                   every image: name and its panels
+    psnr_curve.png               validation PSNR vs training time, where
+                                 the work dir has the training logs
+                                 (:mod:`.psnr_curve`; written by the
+                                 TranslationWriterHook)
 
 ``<name>`` is the input file's name without its extension.
 """
@@ -22,27 +28,45 @@ from urllib.parse import quote
 import cv2
 import numpy as np
 
+from .error_map import error_heat_map
 from .grid import tile
-from .image_io import save_rgb
+from .image_io import save_rgb, to_hwc
 
-#: Every panel a model may output, in column order; ``<panel>_img`` is the
-#: data sample field (``real_img``, ``fake_img``, ``rec_img``).
-PANELS = ('real', 'fake', 'rec')
+#: Every panel a test output may have, in column order. ``<panel>_img`` is
+#: the data sample field (``real_img``, ``fake_img``, ``gt_img``,
+#: ``rec_img``), except ``error``, the heat map of ``|fake - gt|``
+#: (:func:`~.error_map.error_heat_map`), drawn wherever there is a gt.
+PANELS = ('real', 'fake', 'gt', 'error', 'rec')
 _DOMAINS = {'a2b': ('A', 'B'), 'b2a': ('B', 'A')}
 TITLES = {'a2b': 'A &rarr; B (testA)', 'b2a': 'B &rarr; A (testB)'}
 
 
 def panels_of(sample) -> Tuple[str, ...]:
-    """The panels a test output holds (``rec`` only where the model
-    reconstructs)."""
-    return tuple(panel for panel in PANELS if f'{panel}_img' in sample)
+    """The panels of a test output (``gt`` and ``error`` only on paired test
+    sets, ``rec`` only where the model reconstructs)."""
+    fields = {panel: 'gt' if panel == 'error' else panel for panel in PANELS}
+    return tuple(panel for panel in PANELS
+                 if f'{fields[panel]}_img' in sample)
+
+
+def panel_images(sample) -> Dict[str, np.ndarray]:
+    """The (H, W, 3) uint8 RGB image of each of :func:`panels_of`, in that
+    order."""
+    images = {}
+    for panel in panels_of(sample):
+        images[panel] = (
+            error_heat_map(images['fake'], to_hwc(sample.gt_img))
+            if panel == 'error' else to_hwc(sample.get(f'{panel}_img')))
+    return images
 
 
 def column_labels(direction: str,
                   panels: Sequence[str] = PANELS) -> Tuple[str, ...]:
-    """``('real A', 'fake B', 'rec A')`` for ``'a2b'`` and all panels."""
+    """``('real A', 'fake B', 'gt B', 'error', 'rec A')`` for ``'a2b'`` and
+    all panels."""
     source, target = _DOMAINS[direction]
-    return tuple(f'{panel} {target if panel == "fake" else source}'
+    domain = dict(real=source, rec=source, fake=target, gt=target)
+    return tuple(f'{panel} {domain[panel]}' if panel in domain else panel
                  for panel in panels)
 
 
@@ -52,7 +76,7 @@ def translation_path(out_dir: str, direction: str, name: str) -> str:
 
 
 def panel_path(out_dir: str, direction: str, name: str, panel: str) -> str:
-    """Where one gallery panel (``'real'``, ``'fake'``, ``'rec'``) goes."""
+    """Where one gallery panel (one of :data:`PANELS`) goes."""
     return osp.join(out_dir, 'gallery', direction, f'{name}_{panel}.png')
 
 

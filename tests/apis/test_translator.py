@@ -234,6 +234,14 @@ def test_tiled_translation_bounds_what_the_generator_sees(trained):
     assert translator.translate(random_image(rng, 70, 45)).shape == (70, 45,
                                                                      3)
     assert max(sides) <= 32 and len(sides) > 2
+    # 7 instance-norm layers: by default 7 measuring passes and the blend
+    # run every tile, with stat_passes=1 one pass and the blend.
+    one_pass = Translator(cfg, path, tile=32, overlap=8, stat_passes=1)
+    calls = []
+    one_pass.model.generator_a.register_forward_pre_hook(
+        lambda module, inputs: calls.append(module))
+    one_pass.translate(random_image(rng, 70, 45))
+    assert len(sides) == 4 * len(calls)
     # An image within one tile is translated whole, as without tiling.
     for shape in [(29, 30), (3, 2)]:
         image = random_image(rng, *shape)
@@ -244,3 +252,5 @@ def test_tiled_translation_bounds_what_the_generator_sees(trained):
         Translator(cfg, path, tile=8)
     with pytest.raises(ValueError, match='overlap must be'):
         Translator(cfg, path, tile=64, overlap=32)
+    with pytest.raises(ValueError, match='stat_passes must be'):
+        Translator(cfg, path, tile=64, overlap=8, stat_passes=0)

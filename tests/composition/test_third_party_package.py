@@ -322,10 +322,11 @@ def test_a_one_sided_gan_of_another_package_trains_resumes_and_tests(
         root=tmp_path)
     metrics = json.loads((out / 'metrics.json').read_text())['metrics']
     assert {'psnr_a2b', 'psnr_id_a2b'} <= set(metrics)
-    # No reconstruction in a one-sided model: real and fake panels only.
+    # No reconstruction in a one-sided model: real and fake panels, and
+    # the paired test set's gt and error map.
     panels = sorted(p.name for p in (out / 'gallery' / 'a2b').iterdir())
-    assert panels and all(
-        p.endswith(('_real.png', '_fake.png')) for p in panels)
+    assert panels and {p.rsplit('_', 1)[1] for p in panels} == {
+        'real.png', 'fake.png', 'gt.png', 'error.png'}
     assert (out / 'gallery_a2b.png').is_file()
 
     translated = tmp_path / 'translated'

@@ -18,6 +18,7 @@ from torch import distributed as dist
 
 from cyclegan_plugin.hooks import TranslationWriterHook
 from cyclegan_plugin.registry import MODELS
+from cyclegan_plugin.visualization import PANELS
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 16
@@ -149,3 +150,30 @@ def test_default_out_dir_and_no_metrics(tmp_path):
     assert (out / 'gallery_b2a.png').is_file()
     assert not (out / 'gallery_a2b.png').exists()
     assert 'A &rarr; B' not in (out / 'index.html').read_text()
+
+
+def test_paired_outputs_get_gt_and_error_panels(tmp_path):
+    hook = TranslationWriterHook(out_dir=str(tmp_path / 'out'))
+    runner = fake_runner(tmp_path)
+    hook.before_test(runner)
+    sample = output('a', 'p/face.png', 10)
+    gt = sample.fake_img.clone()
+    gt[:, :2] += 60  # the top two rows of the translation miss by 60
+    sample.gt_img = gt
+    hook.after_test_iter(runner, 0, outputs=[sample])
+    hook.after_test_epoch(runner, metrics={})
+    out = tmp_path / 'out'
+    gallery = out / 'gallery' / 'a2b'
+    assert sorted(p.name for p in gallery.iterdir()) == [
+        f'face_{panel}.png' for panel in sorted(PANELS)
+    ]
+    assert (cv2.imread(str(gallery / 'face_gt.png'))[..., 0] ==
+            gt[0].numpy()).all()
+    error = cv2.imread(str(gallery / 'face_error.png'))
+    assert (error[:2] == error[0, 0]).all()
+    assert (error[2:] == error[2, 0]).all()
+    assert error[0, 0].sum() > error[2, 0].sum() + 100
+    # Five 8 px panels side by side.
+    assert cv2.imread(str(out / 'gallery_a2b.png')).shape[1] > 5 * 8
+    index = (out / 'index.html').read_text()
+    assert '<th>gt B</th><th>error</th><th>rec A</th>' in index

@@ -235,3 +235,9 @@ def test_tile_and_overlap_reach_the_translator(model_files, mixed_folder,
     with pytest.raises(SystemExit, match='tile must be an integer of at '
                        'least 32'):
         main([config, checkpoint, str(root), '--out', str(out), '--tile', '8'])
+    with pytest.raises(SystemExit, match='stat_passes must be a positive'):
+        main([
+            config, checkpoint,
+            str(root), '--out',
+            str(out), '--tile', '32', '--overlap', '8', '--stat-passes', '0'
+        ])
