@@ -1,12 +1,13 @@
 # The demo: CycleGAN on the synthetic toy faces (tools/make_toy_faces.py),
-# sized to train in about 5 minutes on two CPU cores. The losses are the
+# sized to train in about 4 minutes on two CPU cores. The losses are the
 # paper's; everything that makes it learn in minutes is the demo's own and
 # was measured on toy faces (README, "The demo"); the paper's settings live
 # in cyclegan_selfie2anime.py:
 # - generators without down- or upsampling (num_downsamples=0): 3 residual
-#   blocks of 16 channels at full resolution cost the FLOPs of the paper's
-#   layout at this width, and with no transposed conv there is no
-#   checkerboard (the Checkerboard metric fell from +8 dB to about 0);
+#   blocks of 16 channels at full resolution cost what 3 blocks of 64 at
+#   quarter resolution cost, the sampling convs are gone, and with no
+#   transposed conv there is no checkerboard (the Checkerboard metric fell
+#   from +8 dB to about 0);
 # - batch norm in the generators: instance norm drops each image's mean
 #   colour, which the generator then has to guess back (30% of the A->B
 #   squared error was that guess);
