@@ -21,8 +21,9 @@ Every registered part, by registry (module under ``cyclegan_plugin.``)::
     LOOPS
         ExactResumeTrainLoop (engine.train_loop)
     METRICS
-        CycleConsistency (evaluation.cycle_metric), FID (evaluation.fid), KID
-        (evaluation.kid), PairedPSNR (evaluation.paired_metrics), PairedSSIM
+        Checkerboard (evaluation.checkerboard), CycleConsistency
+        (evaluation.cycle_metric), FID (evaluation.fid), KID (evaluation.kid),
+        PairedPSNR (evaluation.paired_metrics), PairedSSIM
         (evaluation.paired_metrics)
     MODELS
         CUT (models.cut), CycleGAN (models.cyclegan), CycleGANDataPreprocessor

@@ -69,3 +69,26 @@ def test_tensorboard_flag_writes_an_event_file(data_root, tmp_path):
     assert [event.step for event in accumulator.Scalars('g_adv_a')] == [1, 2]
     # LocalVisBackend still writes its scalars.json next to it.
     assert (events.parent / 'scalars.json').is_file()
+
+
+@pytest.mark.parametrize('sampler, restarts', [
+    ('cyclegan_plugin.ResumableInfiniteSampler', False),
+    ('DefaultSampler', True),
+])
+def test_the_demo_config_runs_past_its_data_without_a_restart_warning(
+        data_root, tmp_path, sampler, restarts):
+    # 2 training images, batches of 1, 5 iterations: the stream passes the
+    # end of the dataset twice. mmengine warns ("use InfiniteSampler") when
+    # a dataloader runs out; the demo's sampler never does. DefaultSampler
+    # shows that the check sees the warning.
+    work_dir = tmp_path / 'demo'
+    run_train('cyclegan_toyfaces.py', work_dir, f'data_root={data_root}',
+              'train_cfg.max_iters=5', 'train_cfg.val_interval=5',
+              'train_dataloader.batch_size=1',
+              f'train_dataloader.sampler.type={sampler}',
+              'model.generator.base_channels=8',
+              'model.generator.num_blocks=1',
+              'model.discriminator.base_channels=8')
+    assert (work_dir / 'iter_5.pth').is_file()
+    [log] = work_dir.glob('*/*.log')
+    assert ('Reach the end of the dataloader' in log.read_text()) is restarts
