@@ -55,7 +55,7 @@ def panel_images(sample) -> Dict[str, np.ndarray]:
     images = {}
     for panel in panels_of(sample):
         images[panel] = (
-            error_heat_map(images['fake'], to_hwc(sample.gt_img))
+            error_heat_map(images['fake'], images['gt'])
             if panel == 'error' else to_hwc(sample.get(f'{panel}_img')))
     return images
 
