@@ -12,10 +12,10 @@ from mmengine.structures import BaseDataElement
 
 from cyclegan_plugin.registry import HOOKS
 from cyclegan_plugin.visualization import (PANELS, metrics_table, panel_images,
-                                           panels_of, psnr_curve_path,
-                                           resize_rgb, save_rgb,
-                                           translation_path, write_gallery,
-                                           write_panels, write_psnr_curve)
+                                           psnr_curve_path, resize_rgb,
+                                           save_rgb, translation_path,
+                                           write_gallery, write_panels,
+                                           write_psnr_curve)
 
 DIRECTION_OF_DOMAIN = {'a': 'a2b', 'b': 'b2a'}
 
@@ -26,11 +26,11 @@ class TranslationWriterHook(Hook):
 
     For every test image (the outputs of a translation model's
     ``test_step``) it writes the translation resized back to the image's
-    ``ori_shape``, and the real | fake (| rec, where the model
-    reconstructs) panels at the test size; after the test it writes a
-    grid per direction, an ``index.html`` over all images, ``metrics.json``,
-    the plot of the validations' paired PSNR against training time where
-    the work dir holds the training logs
+    ``ori_shape``, and its panels at the test size (real | fake, with gt |
+    error on paired test sets and rec where the model reconstructs); after
+    the test it writes a grid per direction, an ``index.html`` over all
+    images, ``metrics.json``, the plot of the validations' paired PSNR
+    against training time where the work dir holds the training logs
     (:mod:`cyclegan_plugin.visualization.psnr_curve`), and logs a metrics
     table. The folder layout is documented in
     :mod:`cyclegan_plugin.visualization.gallery`. Under a distributed
@@ -134,8 +134,8 @@ class TranslationWriterHook(Hook):
     def _write_sample(self, sample: BaseDataElement) -> None:
         direction = DIRECTION_OF_DOMAIN[sample.domain]
         name = osp.splitext(osp.basename(sample.img_path))[0]
-        self._panels = panels_of(sample)
         images = panel_images(sample)
+        self._panels = tuple(images)
         save_rgb(
             translation_path(self.out_dir, direction, name),
             resize_rgb(images['fake'], sample.ori_shape))

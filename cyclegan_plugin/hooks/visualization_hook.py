@@ -11,7 +11,7 @@ from mmengine.structures import BaseDataElement
 
 from cyclegan_plugin.registry import DATASETS, HOOKS
 from cyclegan_plugin.visualization import (column_labels, panel_images,
-                                           panels_of, save_rgb, tile)
+                                           save_rgb, tile)
 
 
 @HOOKS.register_module()
@@ -95,8 +95,9 @@ class SampleGridHook(Hook):
                 f'{type(self).__name__}: model.test_step must return one '
                 f'data sample per image (with real_img, fake_img and '
                 f'domain), got {type(outputs[0]).__name__}.')
-        panels = panels_of(outputs[0])
-        rows = [list(panel_images(sample).values()) for sample in outputs]
+        images = [panel_images(sample) for sample in outputs]
+        panels = tuple(images[0])
+        rows = [list(sample_images.values()) for sample_images in images]
         # The first num_a rows are domain-A inputs; they and the B rows get
         # their own header.
         num_a = sum(sample.domain == 'a' for sample in outputs)
