@@ -17,7 +17,7 @@ import difflib
 import os
 import os.path as osp
 import tempfile
-from typing import Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from mmengine.config import Config, DictAction
 
@@ -178,14 +178,23 @@ def _drop_other_loop_length(cfg: Config, settings: dict) -> None:
 
 def _read_with_variables(path: str, cfg: Config, variables: dict) -> Config:
     """Reads a copy of the config's file tree in which every top-level
-    assignment of a variable in ``variables`` assigns the new value."""
+    assignment of a variable in ``variables`` assigns the new value, and
+    every local ``_base_`` is the copy's (an absolute path, as
+    ``cyclegan_plugin.config_path`` gives, would read the original)."""
     files = _config_tree(osp.abspath(path))
     root = osp.commonpath([osp.dirname(file) for file in files])
     assigned: Set[str] = set()
     with tempfile.TemporaryDirectory(prefix='cfg-options-') as copy_root:
         for file in files:
-            text, names = _with_assignments(file, variables)
-            assigned |= names
+            replacements = {
+                name: repr(value)
+                for name, value in variables.items()
+            }
+            bases = _bases(file)
+            if bases:
+                replacements['_base_'] = repr(_relative_bases(file, bases))
+            text, names = _with_assignments(file, replacements)
+            assigned |= names - {'_base_'}
             copy = osp.join(copy_root, osp.relpath(file, root))
             os.makedirs(osp.dirname(copy), exist_ok=True)
             with open(copy, 'w', encoding='utf-8') as out:
@@ -225,6 +234,16 @@ def _config_tree(path: str) -> List[str]:
     return files
 
 
+def _relative_bases(path: str, bases: List[str]) -> List[str]:
+    """``path``'s ``bases`` with each local file relative to ``path``'s
+    folder, so that it names the file beside it in a copy of the tree."""
+    folder = osp.dirname(path)
+    return [
+        base if '::' in base else osp.relpath(
+            osp.normpath(osp.join(folder, base)), folder) for base in bases
+    ]
+
+
 def _bases(path: str) -> List[str]:
     try:
         with open(path, encoding='utf-8') as file:
@@ -243,9 +262,11 @@ def _bases(path: str) -> List[str]:
     return []
 
 
-def _with_assignments(path: str, variables: dict) -> Tuple[str, Set[str]]:
+def _with_assignments(path: str,
+                      replacements: Dict[str, str]) -> Tuple[str, Set[str]]:
     """The text of ``path`` with each top-level ``NAME = ...`` of a name in
-    ``variables`` replaced by ``NAME = <new value>``, and those names."""
+    ``replacements`` replaced by ``NAME = <its source text>``, and the
+    names replaced."""
     with open(path, encoding='utf-8') as file:
         text = file.read()
     try:
@@ -258,7 +279,7 @@ def _with_assignments(path: str, variables: dict) -> Tuple[str, Set[str]]:
             node.targets[0] if isinstance(node, ast.Assign)
             and len(node.targets) == 1 else node.target if isinstance(
                 node, ast.AnnAssign) and node.value is not None else None)
-        if isinstance(target, ast.Name) and target.id in variables:
+        if isinstance(target, ast.Name) and target.id in replacements:
             edits.append((node, target.id))
     data = text.encode('utf-8')
     # ast offsets are in bytes of UTF-8 lines.
@@ -268,6 +289,6 @@ def _with_assignments(path: str, variables: dict) -> Tuple[str, Set[str]]:
     for node, name in reversed(edits):
         start = line_starts[node.lineno - 1] + node.col_offset
         end = line_starts[node.end_lineno - 1] + node.end_col_offset
-        new = f'{name} = {variables[name]!r}'.encode('utf-8')
+        new = f'{name} = {replacements[name]}'.encode('utf-8')
         data = data[:start] + new + data[end:]
     return data.decode('utf-8'), {name for _, name in edits}

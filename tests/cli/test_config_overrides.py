@@ -104,3 +104,19 @@ def test_files_outside_the_config_folder_and_non_ascii_text(tmp_path):
     leaf.write_text("_base_ = ['../base.py']\nsize_twice = 2\n")
     cfg = load_config(str(leaf), {'size': 16})
     assert cfg.pipeline == [dict(size=16)] and cfg.note == 'größe'
+
+
+def test_a_variable_of_a_base_given_by_absolute_path(tmp_path):
+    # Other projects inherit ours by absolute path (config_path): the
+    # variables of that base are replaced too, not read from the original.
+    (tmp_path / 'leaf.py').write_text(
+        f'_base_ = [{TOY!r}]\nmodel = dict(generator=dict(num_blocks=1))\n')
+    cfg = load_config(
+        str(tmp_path / 'leaf.py'), {
+            'num_iters_constant': 3,
+            'num_iters_decay': 4
+        })
+    assert cfg.train_cfg.max_iters == 7
+    [decay] = cfg.param_scheduler
+    assert (decay['begin'], decay['end']) == (3, 7)
+    assert cfg.model.generator.num_blocks == 1
