@@ -16,8 +16,9 @@
 #   (+0.1 to +0.3 dB a2b, measured);
 # - batches of 4 random 32 px crops (of 72 px images), tested on the whole
 #   64 px image: a batch step costs half that of 64 px crops;
-# - 16 base channels, identity weight 10, generator lr 5e-4,
-#   discriminator lr 1e-4.
+# - 16 base channels, generator lr 5e-4, discriminator lr 1e-4. The
+#   identity weight is the paper's 5: as good as an earlier demo's 10 after
+#   1,000 iterations and 0.3 dB better both ways after 5,000 (measured).
 _base_ = [
     './_base_/models/cyclegan_resnet9.py',
     './_base_/datasets/toy_faces.py',
@@ -28,8 +29,7 @@ _base_ = [
 model = dict(
     generator=dict(
         base_channels=16, num_blocks=3, num_downsamples=0, norm='batch'),
-    discriminator=dict(base_channels=16, norm='none'),
-    identity_loss=dict(loss_weight=10.0))
+    discriminator=dict(base_channels=16, norm='none'))
 
 # 64 px images decode in well under a millisecond: loading in the main
 # process leaves both cores to the training step.
