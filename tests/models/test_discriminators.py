@@ -1,4 +1,6 @@
+import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cyclegan_plugin.models import PatchDiscriminator
@@ -44,3 +46,39 @@ def test_receptive_field_is_exactly_70x70():
                    cols.min():cols.max() + 1].all()
     assert rows.min() == 8 * row - 23
     assert cols.min() == 8 * col - 23
+
+
+def test_antialias_is_cuts_stride_one_conv_then_blur():
+    torch.manual_seed(0)
+    d = PatchDiscriminator(base_channels=8, norm='none',
+                           downsample='antialias')
+    strided = PatchDiscriminator(base_channels=8, norm='none')
+    assert ([p.shape for p in d.parameters()
+             ] == [p.shape for p in strided.parameters()])
+    x = torch.randn(2, 3, 64, 64)
+    assert d(x).shape == strided(x).shape == (2, 1, 6, 6)
+    # The same weights, computed here: every conv at stride 1, and after
+    # the first three (and their LeakyReLU) the [1, 2, 1] x [1, 2, 1] / 16
+    # blur of a reflection-padded map, every second pixel kept.
+    taps = torch.tensor([1., 2., 1.])
+    kernel = torch.outer(taps, taps) / 16
+
+    def blur_down(y):
+        y = F.pad(y, (1, 1, 1, 1), mode='reflect')
+        return F.conv2d(y, kernel.expand(y.shape[1], 1, 3, 3), stride=2,
+                        groups=y.shape[1])
+
+    convs = [m for m in d.model if isinstance(m, nn.Conv2d)]
+    y = x
+    for i, conv in enumerate(convs):
+        y = F.conv2d(y, conv.weight, conv.bias, padding=1)
+        if i < len(convs) - 1:
+            y = F.leaky_relu(y, 0.2)
+        if i < 3:
+            y = blur_down(y)
+    assert torch.allclose(d(x), y, atol=1e-6)
+
+
+def test_unknown_downsample_names_the_choices():
+    with pytest.raises(ValueError, match="'strided_conv', 'antialias'"):
+        PatchDiscriminator(downsample='blur')

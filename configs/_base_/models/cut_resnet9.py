@@ -1,12 +1,11 @@
 # CUT with the paper's 256 px networks (Park et al. 2020): ResNet-9
-# generator with anti-aliased down/upsampling (as the reference's default),
-# 70x70 PatchGAN, LSGAN, PatchNCE on the padded input, both downsampling
+# generator and PatchGAN with anti-aliased down/upsampling (the
+# reference's defaults), LSGAN, PatchNCE on the padded input, both downsampling
 # convs and residual blocks 1 and 5, 256 patches per layer, a 2-layer
 # 256-channel MLP head, temperature 0.07, lambda_GAN = lambda_NCE = 1, NCE
 # identity on B. G, D and the MLP are initialised as in the reference:
 # Xavier-normal weights with gain 0.02, N(1, 0.02) batch norm scales, zero
-# biases (CycleGAN's networks use N(0, 0.02)). Not here: the reference's
-# anti-aliased discriminator (PatchDiscriminator has strided convs only).
+# biases (CycleGAN's networks use N(0, 0.02)).
 xavier_init_cfg = [
     dict(
         type='Xavier',
@@ -33,6 +32,7 @@ model = dict(
         base_channels=64,
         num_layers=3,
         norm='instance',
+        downsample='antialias',
         init_cfg=xavier_init_cfg),
     patch_sampler=dict(
         type='cyclegan_plugin.PatchSampleMLP',
