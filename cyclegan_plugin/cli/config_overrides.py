@@ -184,12 +184,10 @@ def _read_with_variables(path: str, cfg: Config, variables: dict) -> Config:
     files = _config_tree(osp.abspath(path))
     root = osp.commonpath([osp.dirname(file) for file in files])
     assigned: Set[str] = set()
+    values = {name: repr(value) for name, value in variables.items()}
     with tempfile.TemporaryDirectory(prefix='cfg-options-') as copy_root:
         for file in files:
-            replacements = {
-                name: repr(value)
-                for name, value in variables.items()
-            }
+            replacements = dict(values)
             bases = _bases(file)
             if bases:
                 replacements['_base_'] = repr(_relative_bases(file, bases))
@@ -229,18 +227,21 @@ def _config_tree(path: str) -> List[str]:
         files.append(file)
         for base in _bases(file):
             if '::' not in base:  # another package's file: read as it is
-                pending.append(osp.normpath(osp.join(osp.dirname(file),
-                                                     base)))
+                pending.append(_local_base(file, base))
     return files
+
+
+def _local_base(path: str, base: str) -> str:
+    """The absolute path of ``path``'s local ``_base_`` entry ``base``."""
+    return osp.normpath(osp.join(osp.dirname(path), base))
 
 
 def _relative_bases(path: str, bases: List[str]) -> List[str]:
     """``path``'s ``bases`` with each local file relative to ``path``'s
     folder, so that it names the file beside it in a copy of the tree."""
-    folder = osp.dirname(path)
     return [
         base if '::' in base else osp.relpath(
-            osp.normpath(osp.join(folder, base)), folder) for base in bases
+            _local_base(path, base), osp.dirname(path)) for base in bases
     ]
 
 
