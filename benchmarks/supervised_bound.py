@@ -31,6 +31,7 @@ from mmengine.registry import init_default_scope
 from cyclegan_plugin.cli import CfgOptionsAction, load_config
 from cyclegan_plugin.datasets.toy_faces import render_pair
 from cyclegan_plugin.evaluation.image_quality import psnr
+from cyclegan_plugin.models.data_preprocessor import CycleGANDataPreprocessor
 from cyclegan_plugin.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -63,9 +64,10 @@ def parse_args() -> argparse.Namespace:
 
 
 def to_tensor(images: List[np.ndarray]) -> torch.Tensor:
-    """uint8 HWC RGB images -> (N, 3, H, W) in [-1, 1]."""
+    """uint8 HWC RGB images -> (N, 3, H, W) in [-1, 1], as the model's
+    preprocessor does."""
     batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
-    return batch.float() / 127.5 - 1
+    return CycleGANDataPreprocessor.normalize(batch)
 
 
 def render(seed: int, split: int, count: int, image_size: int,
@@ -99,10 +101,8 @@ def crops(source: torch.Tensor, target: torch.Tensor, batch: int, crop: int,
 
 def mean_psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
     """As the demo's PairedPSNR: per-image PSNR of uint8 levels, averaged."""
-    def levels(x):
-        return ((x.clamp(-1, 1) + 1) * 127.5).round()
-
-    return float(psnr(levels(pred), levels(target)).mean())
+    to_uint8 = CycleGANDataPreprocessor.to_uint8
+    return float(psnr(to_uint8(pred), to_uint8(target)).mean())
 
 
 def main() -> None:
