@@ -14,7 +14,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from cyclegan_plugin.registry import MODELS
-from .layers import (NORMAL_INIT_CFG, build_downsample, build_norm,
+from .layers import (NORMAL_INIT_CFG, Conv2d, build_downsample, build_norm,
                      build_upsample, check_padding_mode, conv_bias)
 
 
@@ -36,16 +36,16 @@ class ResidualBlock(nn.Module):
         padding_mode = check_padding_mode(padding_mode)
         bias = conv_bias(norm)
         layers = [
-            nn.Conv2d(channels, channels, 3, padding=1,
-                      padding_mode=padding_mode, bias=bias),
+            Conv2d(channels, channels, 3, padding=1,
+                   padding_mode=padding_mode, bias=bias),
             build_norm(norm, channels),
             nn.ReLU(inplace=True),
         ]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         layers += [
-            nn.Conv2d(channels, channels, 3, padding=1,
-                      padding_mode=padding_mode, bias=bias),
+            Conv2d(channels, channels, 3, padding=1,
+                   padding_mode=padding_mode, bias=bias),
             build_norm(norm, channels),
         ]
         self.body = nn.Sequential(*layers)
@@ -109,8 +109,8 @@ class ResnetGenerator(BaseModule):
         bias = conv_bias(norm)
         channels = base_channels
         layers = [
-            nn.Conv2d(in_channels, channels, 7, padding=3,
-                      padding_mode=padding_mode, bias=bias),
+            Conv2d(in_channels, channels, 7, padding=3,
+                   padding_mode=padding_mode, bias=bias),
             build_norm(norm, channels),
             nn.ReLU(inplace=True),
         ]
@@ -135,8 +135,8 @@ class ResnetGenerator(BaseModule):
             ]
             channels //= 2
         layers += [
-            nn.Conv2d(channels, out_channels, 7, padding=3,
-                      padding_mode=padding_mode),
+            Conv2d(channels, out_channels, 7, padding=3,
+                   padding_mode=padding_mode),
             nn.Tanh(),
         ]
         self.model = nn.Sequential(*layers)

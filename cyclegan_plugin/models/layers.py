@@ -5,7 +5,7 @@ Norm layers, padding modes and down/upsampling blocks are config values
 """
 import math
 from functools import partial
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -13,17 +13,61 @@ from torch import nn
 
 
 class InstanceNorm2d(nn.InstanceNorm2d):
-    """Instance norm whose statistics are always computed in fp32.
+    """Instance norm that is safe under autocast and copies no activation.
 
-    Under bf16/fp16 autocast PyTorch's kernel estimates mean and variance
-    with visible error (0.12 on a unit-variance output, measured on CPU),
-    so lower-precision inputs are normalised in fp32 and cast back.
+    * Under bf16/fp16 autocast PyTorch's kernel estimates mean and variance
+      with visible error (0.12 on a unit-variance output, measured on CPU),
+      so lower-precision inputs are normalised in fp32 and cast back.
+    * PyTorch's instance norm runs batch norm over a (1, N * C, H, W) view
+      of the input and returns a view of the result. As a view, the
+      in-place ReLU after each norm makes autograd copy the whole
+      activation back in the backward pass (0.2 s of a 256 px CPU step),
+      and a channels-last input is first copied to the usual layout (which
+      the next conv copies back). Here the same batch-norm call is made,
+      bit for bit, without recording its result as a view; and one image
+      (N = 1, the paper's batch) is batch-normalised as it is, in either
+      memory format, since batch norm has a channels-last kernel.
+
+    In traced graphs (export), or with affine parameters or running
+    statistics, PyTorch's instance norm runs.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype == torch.float32:  # keeps exported graphs free of casts
+            return self._normalise(x)
+        return self._normalise(x.float()).to(x.dtype)
+
+    def _normalise(self, x: torch.Tensor) -> torch.Tensor:
+        if (torch.jit.is_tracing() or self.affine or self.track_running_stats
+                or x.dim() != 4):
             return super().forward(x)
-        return super().forward(x.float()).to(x.dtype)
+        n, c, h, w = x.shape
+        if n == 1:  # one image: its batch norm, in either memory format
+            return F.batch_norm(x, None, None, training=True, eps=self.eps)
+        out = F.batch_norm(
+            x.contiguous().view(1, n * c, h, w), None, None, training=True,
+            eps=self.eps)
+        return torch.ops.aten._unsafe_view(out, x.shape)
+
+
+class Conv2d(nn.Conv2d):
+    """``nn.Conv2d`` that pads a bf16/fp16 input in its own dtype.
+
+    CPU autocast runs reflection and replication padding in fp32, so each
+    padded low-precision activation would be copied to fp32 and cast back
+    by the conv. Padding only copies values: in the input's dtype the conv
+    gets the same numbers. fp32 inputs take ``nn.Conv2d``'s own path.
+    """
+
+    def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
+                      bias: Optional[torch.Tensor]) -> torch.Tensor:
+        if self.padding_mode == 'zeros' or x.dtype == torch.float32:
+            return super()._conv_forward(x, weight, bias)
+        with torch.autocast(x.device.type, enabled=False):
+            x = F.pad(x, self._reversed_padding_repeated_twice,
+                      mode=self.padding_mode)
+        return F.conv2d(x, weight, bias, self.stride, 0, self.dilation,
+                        self.groups)
 
 
 # The reference CycleGAN's instance norm has neither affine parameters nor
@@ -188,8 +232,8 @@ def _resize_conv(in_channels: int, out_channels: int, bias: bool,
     # artifacts of transposed convs (Odena et al., Distill 2016).
     return nn.Sequential(
         nn.Upsample(scale_factor=2, mode='nearest'),
-        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1,
-                  padding_mode=padding_mode, bias=bias))
+        Conv2d(in_channels, out_channels, kernel_size=3, padding=1,
+               padding_mode=padding_mode, bias=bias))
 
 
 def _antialias_up(in_channels: int, out_channels: int, bias: bool,
