@@ -6,13 +6,16 @@ oneDNN's and cuDNN's fastest convolution kernels use. Converting the
 weights is enough: a convolution with channels-last weights also returns
 channels-last activations whatever its input's layout, so the images need
 no conversion of their own. Operators without a channels-last kernel
-(PyTorch's instance norm among them) return the usual layout and the next
-convolution converts back, so whether it pays depends on the networks and
-the machine: measure with ``benchmarks/bench_train.py`` and
+return the usual layout and the next convolution converts back: our
+instance norm keeps one image (batch 1) channels-last, but converts a
+batch of several. So whether it pays depends on the networks, the batch
+and the machine: measure with ``benchmarks/bench_train.py`` and
 ``benchmarks/bench_infer.py``.
 
-Switches: ``channels_last = True`` in a training config (read by
-:class:`ExactResumeRunner`), ``Translator(..., channels_last=True)`` and
+Switches: ``channels_last`` in a training config (read by
+:class:`ExactResumeRunner`): ``True``, ``False``, or a dict by device type
+(``dict(cpu=True)``: on when training on the CPU, off elsewhere, as the
+Selfie2Anime configs set it); ``Translator(..., channels_last=True)`` and
 ``tools/translate.py --channels-last`` for inference.
 
 The conversion keeps every ``Parameter`` object (only its storage changes),
@@ -21,6 +24,8 @@ either layout loads into a model in the other. It must come before DDP
 wraps a network: DDP lays out its gradient buckets after the parameters
 once, at wrapping, and a later conversion gives wrong averaged gradients.
 """
+from typing import Dict, Union
+
 import torch
 from torch import nn
 
@@ -49,3 +54,32 @@ def to_channels_last(model: nn.Module) -> None:
                     f'(set channels_last=True in the config, which '
                     f'ExactResumeRunner applies before it wraps the model).')
             network.to(memory_format=torch.channels_last)
+
+
+#: What :func:`wants_channels_last` accepts as a dict's keys: mmengine's
+#: device types.
+DEVICE_TYPES = ('cpu', 'cuda', 'npu', 'mlu', 'mps', 'musa')
+
+
+def wants_channels_last(setting: Union[bool, Dict[str, bool]],
+                        device_type: str) -> bool:
+    """Whether a config's ``channels_last`` turns the format on for
+    ``device_type``: a bool for every device, or a dict by device type
+    (missing types: off).
+
+    Raises:
+        ValueError: ``setting`` is neither, or names an unknown device.
+    """
+    if isinstance(setting, bool):
+        return setting
+    if not isinstance(setting, dict) or not all(
+            isinstance(v, bool) for v in setting.values()):
+        raise ValueError(
+            f'channels_last must be True, False or a dict of them by device '
+            f'type, e.g. dict(cpu=True); got {setting!r}.')
+    unknown = sorted(set(setting) - set(DEVICE_TYPES))
+    if unknown:
+        raise ValueError(
+            f'channels_last: unknown device type(s) {unknown}; the keys '
+            f'are among {list(DEVICE_TYPES)}.')
+    return setting.get(device_type, False)

@@ -5,6 +5,7 @@ import re
 from typing import Callable, List, Optional, Tuple, Union
 
 import torch
+from mmengine.device import get_device
 from mmengine.dist import broadcast
 from mmengine.runner import Runner
 from torch import distributed as dist
@@ -13,7 +14,7 @@ from torch import nn
 from cyclegan_plugin.models.base_translation_model import unwrap
 from cyclegan_plugin.registry import RUNNERS
 from .checkpoint_io import load_model_weights, model_weights, read_checkpoint
-from .memory_format import to_channels_last
+from .memory_format import to_channels_last, wants_channels_last
 from .rank_state import load_extra_state, own_rank_state
 from .train_loop import TRAIN_STATE_INFO
 
@@ -43,9 +44,9 @@ class ExactResumeRunner(Runner):
       optimizers, loss scalers, schedulers, the iteration and the history
       buffers (model state) are saved by mmengine as usual.
 
-    * ``channels_last = True`` in the config puts the networks in
-      channels-last memory format (:mod:`.memory_format`) before the model
-      is wrapped, as DDP needs.
+    * ``channels_last = True`` in the config (or ``dict(cpu=True)``: on
+      the CPU only) puts the networks in channels-last memory format
+      (:mod:`.memory_format`) before the model is wrapped, as DDP needs.
 
     Use it with ``runner_type = 'ExactResumeRunner'`` in the config.
     """
@@ -72,7 +73,8 @@ class ExactResumeRunner(Runner):
                    model: nn.Module) -> nn.Module:
         """mmengine's wrapping, after the channels-last conversion if the
         config asks for it."""
-        if self.cfg.get('channels_last', False):
+        if wants_channels_last(
+                self.cfg.get('channels_last', False), get_device()):
             to_channels_last(model)
         return super().wrap_model(model_wrapper_cfg, model)
 

@@ -8,6 +8,7 @@ from tiny_training import RUNTIME_CFG
 
 from cyclegan_plugin.cli import load_config
 from cyclegan_plugin.engine import to_channels_last
+from cyclegan_plugin.engine.memory_format import wants_channels_last
 from cyclegan_plugin.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 ADAM = dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))
@@ -93,6 +94,38 @@ def test_runner_converts_when_the_config_says_so(make_runner):
     plain = make_runner(1, work='plain')
     assert not any(is_channels_last(w)
                    for w in conv_weights(plain.model).values())
+
+
+def test_a_dict_turns_the_format_on_for_the_device_types_it_lists(
+        make_runner):
+    # The tests run on the CPU.
+    on_cpu = make_runner(1, work='cpu', channels_last=dict(cpu=True))
+    assert all(is_channels_last(w)
+               for w in conv_weights(on_cpu.model).values())
+    on_cuda = make_runner(1, work='cuda', channels_last=dict(cuda=True))
+    assert not any(is_channels_last(w)
+                   for w in conv_weights(on_cuda.model).values())
+
+
+@pytest.mark.parametrize('setting, device, expected', [
+    (True, 'cuda', True),
+    (False, 'cpu', False),
+    (dict(cpu=True), 'cpu', True),
+    (dict(cpu=True), 'cuda', False),
+    (dict(cpu=False, cuda=True), 'cuda', True),
+])
+def test_wants_channels_last(setting, device, expected):
+    assert wants_channels_last(setting, device) is expected
+
+
+@pytest.mark.parametrize('setting, message', [
+    ('yes', r"True, False or a dict .* got 'yes'"),
+    (dict(cpu='yes'), 'True, False or a dict'),
+    (dict(gpu=True), r"unknown device type\(s\) \['gpu'\].*'cuda'"),
+])
+def test_a_bad_setting_names_what_to_write(setting, message):
+    with pytest.raises(ValueError, match=message):
+        wants_channels_last(setting, 'cpu')
 
 
 def test_the_switch_is_a_known_cfg_option():
