@@ -5,7 +5,7 @@ Norm layers, padding modes and down/upsampling blocks are config values
 """
 import math
 from functools import partial
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -50,22 +50,30 @@ class InstanceNorm2d(nn.InstanceNorm2d):
         return torch.ops.aten._unsafe_view(out, x.shape)
 
 
-class Conv2d(nn.Conv2d):
-    """``nn.Conv2d`` that pads a bf16/fp16 input in its own dtype.
+def pad(x: torch.Tensor, padding: Sequence[int], mode: str) -> torch.Tensor:
+    """``F.pad`` that keeps a bf16/fp16 input in its own dtype.
 
     CPU autocast runs reflection and replication padding in fp32, so each
-    padded low-precision activation would be copied to fp32 and cast back
-    by the conv. Padding only copies values: in the input's dtype the conv
-    gets the same numbers. fp32 inputs take ``nn.Conv2d``'s own path.
+    padded low-precision activation would be copied to fp32, and the conv
+    after it would cast it back. Padding only copies values: in the input's
+    dtype the result holds the same numbers.
     """
+    if x.dtype == torch.float32:
+        return F.pad(x, padding, mode=mode)
+    with torch.autocast(x.device.type, enabled=False):
+        return F.pad(x, padding, mode=mode)
+
+
+class Conv2d(nn.Conv2d):
+    """``nn.Conv2d`` whose reflection/replication padding is :func:`pad`'s:
+    a bf16/fp16 input is padded in its own dtype. fp32 inputs take
+    ``nn.Conv2d``'s own path."""
 
     def _conv_forward(self, x: torch.Tensor, weight: torch.Tensor,
                       bias: Optional[torch.Tensor]) -> torch.Tensor:
         if self.padding_mode == 'zeros' or x.dtype == torch.float32:
             return super()._conv_forward(x, weight, bias)
-        with torch.autocast(x.device.type, enabled=False):
-            x = F.pad(x, self._reversed_padding_repeated_twice,
-                      mode=self.padding_mode)
+        x = pad(x, self._reversed_padding_repeated_twice, self.padding_mode)
         return F.conv2d(x, weight, bias, self.stride, 0, self.dilation,
                         self.groups)
 
@@ -141,7 +149,7 @@ class BlurDownsample(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, C, ceil(H / 2), ceil(W / 2))."""
-        x = F.pad(x, (1, 1, 1, 1), mode='reflect')
+        x = pad(x, (1, 1, 1, 1), 'reflect')
         return F.conv2d(x, self.kernel, stride=2, groups=x.shape[1])
 
 
@@ -170,7 +178,7 @@ class BlurUpsample(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, C, 2H, 2W)."""
-        x = F.pad(x, (1, 1, 1, 1), mode='replicate')
+        x = pad(x, (1, 1, 1, 1), 'replicate')
         # The full output of the padded input is 2H + 6 wide; padding=3
         # drops the 3 outermost columns and rows on each side.
         return F.conv_transpose2d(

@@ -5,7 +5,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cyclegan_plugin.models.layers import Conv2d, InstanceNorm2d
+from cyclegan_plugin.models.layers import (BlurDownsample, BlurUpsample,
+                                           Conv2d, InstanceNorm2d)
 from cyclegan_plugin.registry import MODELS
 
 
@@ -136,3 +137,26 @@ def test_no_padding_copy_to_fp32_in_a_bf16_generator():
     # bf16 activation, which stays bf16.
     assert pads[0] == torch.float32 and len(pads) == 6
     assert calls[1:] == [(torch.bfloat16, torch.bfloat16)] * 5
+
+
+@pytest.mark.parametrize('blur', [BlurDownsample, BlurUpsample])
+def test_the_blurs_pad_bf16_in_bf16_with_the_same_result(blur, monkeypatch):
+    gen = torch.Generator().manual_seed(0)
+    module = blur(4)
+    x = torch.randn(2, 4, 8, 8, generator=gen).bfloat16()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        # What the blur did before: autocast's fp32 padding.
+        expected = module(x.float()).bfloat16()
+        pads = []
+        original = F.pad
+
+        def spy(y, *args, **kwargs):
+            out = original(y, *args, **kwargs)
+            pads.append(out.dtype)
+            return out
+
+        monkeypatch.setattr(F, 'pad', spy)
+        out = module(x)
+    assert pads == [torch.bfloat16]
+    assert out.dtype == torch.bfloat16
+    assert torch.equal(out, expected)
