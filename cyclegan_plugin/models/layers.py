@@ -24,9 +24,10 @@ class InstanceNorm2d(nn.InstanceNorm2d):
       activation back in the backward pass (0.2 s of a 256 px CPU step),
       and a channels-last input is first copied to the usual layout (which
       the next conv copies back). Here the same batch-norm call is made,
-      bit for bit, without recording its result as a view; and one image
-      (N = 1, the paper's batch) is batch-normalised as it is, in either
-      memory format, since batch norm has a channels-last kernel.
+      bit for bit, without recording its result as a view; and a
+      channels-last input is batch-normalised image by image as it is
+      (one call for N = 1, the paper's batch), since batch norm has a
+      channels-last kernel.
 
     In traced graphs (export), or with affine parameters or running
     statistics, PyTorch's instance norm runs.
@@ -44,6 +45,14 @@ class InstanceNorm2d(nn.InstanceNorm2d):
         n, c, h, w = x.shape
         if n == 1:  # one image: its batch norm, in either memory format
             return F.batch_norm(x, None, None, training=True, eps=self.eps)
+        if not x.is_contiguous() and x.is_contiguous(
+                memory_format=torch.channels_last):
+            # The (1, N * C, H, W) view below does not exist in this layout
+            # (it would copy x twice): normalise image by image instead.
+            return torch.cat([
+                F.batch_norm(image[None], None, None, training=True,
+                             eps=self.eps) for image in x.unbind(0)
+            ])
         out = F.batch_norm(
             x.contiguous().view(1, n * c, h, w), None, None, training=True,
             eps=self.eps)

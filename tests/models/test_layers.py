@@ -50,19 +50,21 @@ def test_the_inplace_relu_after_a_norm_needs_no_copy_in_backward():
     assert 'CopySlices' in graph_nodes(F.relu_(F.instance_norm(x)))
 
 
-def test_one_channels_last_image_stays_channels_last_through_the_norm():
-    # One image's instance norm is its batch norm, which has a
+@pytest.mark.parametrize('batch', [1, 3])
+def test_channels_last_images_stay_channels_last_through_the_norm(batch):
+    # Each image's instance norm is its batch norm, which has a
     # channels-last kernel; PyTorch's instance norm converts to the
     # usual layout, and the next conv converts back.
     cl = torch.channels_last
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(1, 6, 16, 16, generator=gen) * 3 + 5
-    grad = torch.randn(1, 6, 16, 16, generator=gen)
+    x = torch.randn(batch, 6, 16, 16, generator=gen) * 3 + 5
+    x[-1] = x[-1] * 4 - 7  # images with their own statistics
+    grad = torch.randn(batch, 6, 16, 16, generator=gen)
     x_cl = x.contiguous(memory_format=cl).requires_grad_()
-    ours = InstanceNorm2d(6)(x_cl)
+    ours = F.relu_(InstanceNorm2d(6)(x_cl))
     (ours_grad, ) = torch.autograd.grad(ours, x_cl, grad)
     x.requires_grad_()
-    theirs = F.instance_norm(x)
+    theirs = F.relu_(F.instance_norm(x))
     (their_grad, ) = torch.autograd.grad(theirs, x, grad)
     assert ours.is_contiguous(memory_format=cl)
     assert not F.instance_norm(x_cl).is_contiguous(memory_format=cl)
@@ -71,7 +73,8 @@ def test_one_channels_last_image_stays_channels_last_through_the_norm():
     torch.testing.assert_close(ours_grad, their_grad, rtol=0, atol=1e-5)
 
 
-def test_a_channels_last_generator_keeps_every_norm_channels_last():
+@pytest.mark.parametrize('batch', [1, 2])
+def test_a_channels_last_generator_keeps_every_norm_channels_last(batch):
     generator = MODELS.build(
         dict(type='ResnetGenerator', base_channels=4, num_blocks=2))
     generator.to(memory_format=torch.channels_last)
@@ -81,7 +84,7 @@ def test_a_channels_last_generator_keeps_every_norm_channels_last():
             module.register_forward_hook(
                 lambda m, args, out: layouts.append(
                     out.is_contiguous(memory_format=torch.channels_last)))
-    generator(torch.zeros(1, 3, 16, 16)).sum().backward()
+    generator(torch.randn(batch, 3, 16, 16)).sum().backward()
     assert len(layouts) == 9 and all(layouts)
 
 
