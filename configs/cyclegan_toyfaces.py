@@ -24,8 +24,8 @@
 #   still painted noise after 4,000 iterations, against one at 4x its lr
 #   flat colours and outlines (README, "The demo"). GANLoss scales the
 #   discriminators' loss by the same 3 (Adam's steps do not change with a
-#   loss's scale, but for its eps);
-#   the logged d_a and d_b read 3x LSGAN's (0.75 at chance);
+#   loss's scale, but for its eps), so the logged d_a and d_b read 3x
+#   LSGAN's (0.75 at chance);
 # - 3,000 iterations (1,500 + 1,500). The identity weight is the paper's
 #   5: as good as an earlier demo's 10 after 1,000 iterations and 0.3 dB
 #   better both ways after 5,000 (measured).

@@ -48,7 +48,8 @@ class InstanceNorm2d(nn.InstanceNorm2d):
         if not x.is_contiguous() and x.is_contiguous(
                 memory_format=torch.channels_last):
             # The (1, N * C, H, W) view below does not exist in this layout
-            # (it would copy x twice): normalise image by image instead.
+            # (x.contiguous() would copy x, and the next conv would copy it
+            # back): normalise image by image instead.
             return torch.cat([
                 F.batch_norm(image[None], None, None, training=True,
                              eps=self.eps) for image in x.unbind(0)
