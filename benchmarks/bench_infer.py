@@ -12,6 +12,9 @@ Modes (each case in a fresh process):
 * ``fp32``: ours, the same way;
 * ``channels_last``: ours with channels-last weights and input (as
   ``Translator(channels_last=True)``);
+* ``winograd``, ``winograd_channels_last``: the same with the residual
+  convolutions in Winograd F(4x4, 3x3) (``use_winograd``, as
+  ``Translator`` does on the CPU by default);
 * ``bf16``, ``bf16_channels_last``: ours under bf16 autocast (``fp16``
   likewise, on CUDA);
 * ``torchscript``: the model ``tools/export.py`` writes, frozen and
@@ -44,10 +47,12 @@ from _common import (add_network_arguments, add_rounds_argument,
                      markdown_row, measure_conv_limit, median_over_rounds,
                      random_generator, run_isolated, set_threads)
 
-MODES = ('plain', 'fp32', 'channels_last', 'bf16', 'bf16_channels_last',
-         'fp16', 'torchscript', 'onnxruntime')
-DEFAULT_MODES = ('plain', 'fp32', 'channels_last', 'bf16',
-                 'bf16_channels_last', 'torchscript', 'onnxruntime')
+MODES = ('plain', 'fp32', 'channels_last', 'winograd',
+         'winograd_channels_last', 'bf16', 'bf16_channels_last', 'fp16',
+         'torchscript', 'onnxruntime')
+DEFAULT_MODES = ('plain', 'fp32', 'channels_last', 'winograd',
+                 'winograd_channels_last', 'bf16', 'bf16_channels_last',
+                 'torchscript', 'onnxruntime')
 
 
 def parse_args() -> argparse.Namespace:
@@ -77,6 +82,7 @@ def build_runner(args, mode: str, generator,
     import torch
 
     from cyclegan_plugin.apis import export_generator
+    from cyclegan_plugin.models.winograd import use_winograd
     device = torch.device(args.device)
     if mode == 'plain':
         from reference_cyclegan import reference_generator
@@ -108,6 +114,8 @@ def build_runner(args, mode: str, generator,
         return lambda x: torch.from_numpy(
             session.run(None, {'image': x.cpu().numpy()})[0])
     generator = generator.to(device)
+    if mode.startswith('winograd'):
+        use_winograd(generator)
     channels_last = mode.endswith('channels_last')
     if channels_last:
         generator = generator.to(memory_format=torch.channels_last)

@@ -58,6 +58,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='channels-last memory format of the generator')
     parser.add_argument(
+        '--winograd',
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='Winograd F(4x4, 3x3) for the 256-channel residual convs in '
+        'fp32 on the CPU (same output within ~1e-5; default: on for '
+        '--device cpu)')
+    parser.add_argument(
         '--tile',
         type=int,
         help='translate large images in tiles of at most TILE x TILE px '
@@ -94,7 +101,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         check_writable(out_dir, 'output folder', '--out')
         translator = Translator(
             args.config, args.checkpoint, device=args.device, bf16=args.bf16,
-            channels_last=args.channels_last, tile=args.tile,
+            channels_last=args.channels_last, winograd=args.winograd,
+            tile=args.tile,
             overlap=args.overlap, stat_passes=args.stat_passes)
         report = translate_files(translator, args.input, out_dir,
                                  args.direction, args.batch_size,

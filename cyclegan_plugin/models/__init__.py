@@ -13,10 +13,11 @@ from .generators import ResidualBlock, ResnetGenerator
 from .history_buffer import ImageHistoryBuffer
 from .losses import GANLoss, L1Loss, PatchNCELoss
 from .patch_sampler import PatchSampleMLP
+from .winograd import WinogradConv2d, use_winograd
 
 __all__ = [
     'BaseTranslationModel', 'CUT', 'CycleGAN', 'CycleGANDataPreprocessor',
     'GANLoss', 'ImageHistoryBuffer', 'L1Loss', 'PatchDiscriminator',
     'PatchNCELoss', 'PatchSampleMLP', 'ResidualBlock', 'ResnetGenerator',
-    'unwrap'
+    'WinogradConv2d', 'unwrap', 'use_winograd'
 ]

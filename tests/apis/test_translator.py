@@ -9,6 +9,7 @@ from cyclegan_plugin.datasets.toy_faces import make_toy_faces
 from cyclegan_plugin.engine.checkpoint_io import (CheckpointMismatchError,
                                                   UnsafeCheckpointError)
 from cyclegan_plugin.models import CycleGANDataPreprocessor
+from cyclegan_plugin.models.winograd import WinogradConv2d
 from cyclegan_plugin.registry import MODELS
 
 
@@ -132,6 +133,26 @@ def test_batches_give_the_same_results_as_single_images(trained):
     for a, b, image in zip(one_by_one, batched, images):
         assert a.shape == image.shape
         np.testing.assert_array_equal(a, b)
+
+
+def test_winograd_is_the_cpu_default_and_translates_alike(tmp_path):
+    # Base 64: 256-channel residual blocks, which use_winograd replaces;
+    # 128 px gives them 32 x 32 maps, large enough to take its path.
+    cfg = Config(dict(model=tiny_model_cfg(base_channels=64)))
+    model = MODELS.build(cfg.model)
+    path = str(tmp_path / 'ckpt.pth')
+    torch.save({'state_dict': model.state_dict()}, path)
+    image = random_image(np.random.default_rng(7), 128, 128)
+    default, off = Translator(cfg, path), Translator(cfg, path, winograd=False)
+
+    def winograd_layers(translator):
+        return sum(
+            isinstance(m, WinogradConv2d) for m in translator.model.modules())
+
+    assert winograd_layers(default) == 4 and winograd_layers(off) == 0
+    out = default.translate(image).astype(int)
+    # Other arithmetic, other rounding: a pixel may land one level off.
+    assert np.abs(out - off.translate(image)).max() <= 1
 
 
 def test_bf16_autocast_is_close_to_fp32(tmp_path):
