@@ -217,6 +217,7 @@ def use_winograd(network: nn.Module,
                     and child.kernel_size == (3, 3)
                     and child.stride == (1, 1) and child.dilation == (1, 1)
                     and child.groups == 1
+                    and isinstance(child.padding, tuple)  # not 'same'
                     and min(child.in_channels,
                             child.out_channels) >= min_channels):
                 setattr(module, name,

@@ -135,13 +135,18 @@ def test_batches_give_the_same_results_as_single_images(trained):
         np.testing.assert_array_equal(a, b)
 
 
+def saved_model(tmp_path, base_channels):
+    """The config of a random-weight model and its saved weights."""
+    cfg = Config(dict(model=tiny_model_cfg(base_channels)))
+    path = str(tmp_path / 'ckpt.pth')
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, path)
+    return cfg, path
+
+
 def test_winograd_is_the_cpu_default_and_translates_alike(tmp_path):
     # Base 64: 256-channel residual blocks, which use_winograd replaces;
     # 128 px gives them 32 x 32 maps, large enough to take its path.
-    cfg = Config(dict(model=tiny_model_cfg(base_channels=64)))
-    model = MODELS.build(cfg.model)
-    path = str(tmp_path / 'ckpt.pth')
-    torch.save({'state_dict': model.state_dict()}, path)
+    cfg, path = saved_model(tmp_path, base_channels=64)
     image = random_image(np.random.default_rng(7), 128, 128)
     default, off = Translator(cfg, path), Translator(cfg, path, winograd=False)
 
@@ -157,10 +162,7 @@ def test_winograd_is_the_cpu_default_and_translates_alike(tmp_path):
 
 def test_bf16_autocast_is_close_to_fp32(tmp_path):
     # Tiny on purpose: CPU bf16 convolutions are very slow on this machine.
-    cfg = Config(dict(model=tiny_model_cfg(base_channels=4)))
-    model = MODELS.build(cfg.model)
-    path = str(tmp_path / 'ckpt.pth')
-    torch.save({'state_dict': model.state_dict()}, path)
+    cfg, path = saved_model(tmp_path, base_channels=4)
     image = random_image(np.random.default_rng(5), 16, 12)
     fp32 = Translator(cfg, path).translate(image)
     bf16 = Translator(cfg, path, bf16=True).translate(image)
