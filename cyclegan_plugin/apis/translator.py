@@ -99,7 +99,7 @@ class Translator:
             (see :mod:`cyclegan_plugin.engine.memory_format`).
         winograd: Run the 256-channel residual convolutions as Winograd
             F(4x4, 3x3) convolutions in fp32 on the CPU (a quarter of their
-            FLOPs, the same output within about 1e-5; see
+            FLOPs, the same output within about 5e-5; see
             :mod:`cyclegan_plugin.models.winograd`). ``None``: on for the
             CPU. Under ``bf16`` and on GPUs they run as before.
         tile: Largest tile side in px (at least 32, rounded down to the

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import Conv2d, pad
+from .layers import Conv2d
 
 # The transforms of F(4x4, 3x3) (Lavin and Gray, section 4.2): the kernel
 # g becomes G g G^T, an input block d becomes B^T d B, and a tile m of
@@ -122,13 +122,23 @@ def winograd_conv2d(x: torch.Tensor,
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-def _cpu_autocast_enabled() -> bool:
-    # torch < 2.4 (MMagic's 2.1) has no device argument; newer versions
-    # deprecate the CPU-only function.
-    try:
+# torch < 2.4 (MMagic's 2.1) has no device argument; newer versions
+# deprecate the CPU-only function. Decided once, not on every forward.
+try:
+    torch.is_autocast_enabled('cpu')
+
+    def _cpu_autocast_enabled() -> bool:
         return torch.is_autocast_enabled('cpu')
-    except TypeError:
-        return torch.is_autocast_cpu_enabled()
+except TypeError:
+    _cpu_autocast_enabled = torch.is_autocast_cpu_enabled
+
+
+def _has_winograd_shape(conv: nn.Conv2d) -> bool:
+    """Whether ``conv`` is a 3x3 convolution that winograd_conv2d computes:
+    stride 1, dilation 1, one group and numeric padding."""
+    return (conv.kernel_size == (3, 3) and conv.stride == (1, 1)
+            and conv.dilation == (1, 1) and conv.groups == 1
+            and isinstance(conv.padding, tuple))  # not 'same'
 
 
 class WinogradConv2d(Conv2d):
@@ -148,14 +158,15 @@ class WinogradConv2d(Conv2d):
     def __init__(self, *args, min_side: int = 32, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.min_side = min_side
-        if (self.kernel_size != (3, 3) or self.stride != (1, 1)
-                or self.dilation != (1, 1) or self.groups != 1):
+        if not _has_winograd_shape(self):
             raise ValueError(
                 'WinogradConv2d: only 3x3 convolutions with stride 1, '
-                f'dilation 1 and groups 1, got kernel {self.kernel_size}, '
-                f'stride {self.stride}, dilation {self.dilation}, groups '
-                f'{self.groups}')
-        self._kernel: Optional[Tuple[int, torch.Tensor]] = None
+                f'dilation 1, groups 1 and numeric padding, got kernel '
+                f'{self.kernel_size}, stride {self.stride}, dilation '
+                f'{self.dilation}, groups {self.groups}, padding '
+                f'{self.padding!r}')
+        # ((id, version) of the weight it was computed from, kernel)
+        self._kernel: Optional[Tuple[Tuple[int, int], torch.Tensor]] = None
 
     @classmethod
     def from_conv(cls, conv: nn.Conv2d,
@@ -172,12 +183,9 @@ class WinogradConv2d(Conv2d):
                       bias: Optional[torch.Tensor]) -> torch.Tensor:
         if not self._winograd_applies(x, weight):
             return super()._conv_forward(x, weight, bias)
-        if self.padding_mode == 'zeros':
-            h, w = self.padding
-            x = F.pad(x, (w, w, h, h))
-        else:
-            x = pad(x, self._reversed_padding_repeated_twice,
-                    self.padding_mode)
+        mode = 'constant' if self.padding_mode == 'zeros' else (
+            self.padding_mode)
+        x = F.pad(x, self._reversed_padding_repeated_twice, mode=mode)
         return winograd_conv2d(x, self._cached_kernel(weight), bias)
 
     def _winograd_applies(self, x: torch.Tensor,
@@ -214,10 +222,7 @@ def use_winograd(network: nn.Module,
     for module in list(network.modules()):
         for name, child in module.named_children():
             if (type(child) in (nn.Conv2d, Conv2d)
-                    and child.kernel_size == (3, 3)
-                    and child.stride == (1, 1) and child.dilation == (1, 1)
-                    and child.groups == 1
-                    and isinstance(child.padding, tuple)  # not 'same'
+                    and _has_winograd_shape(child)
                     and min(child.in_channels,
                             child.out_channels) >= min_channels):
                 setattr(module, name,
