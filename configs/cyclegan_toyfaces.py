@@ -14,8 +14,8 @@
 # - discriminators without norm layers: a 32 px crop leaves 8x8 to 3x3
 #   maps at the deep layers, too small for instance-norm statistics
 #   (+0.1 to +0.3 dB a2b, measured);
-# - batches of 4 random 32 px crops (of 72 px images), tested on the whole
-#   64 px image: a batch step costs half that of 64 px crops;
+# - batches of 4 random 32 px crops of the 64 px images, tested on the
+#   whole image: a batch step costs half that of 64 px crops;
 # - a discriminator that learns 4x as fast as the generator (Adam lr 8e-4
 #   against 2e-4) and an adversarial weight of 3: with the earlier lr 1e-4
 #   against 5e-4 and weight 1 the discriminators sat near LSGAN's chance
