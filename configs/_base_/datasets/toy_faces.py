@@ -7,9 +7,10 @@ dataset_type = 'cyclegan_plugin.UnpairedImageDataset'
 data_root = 'data/toy_faces'
 image_size = 64  # tools/make_toy_faces.py's default
 # Training at the test's scale: domain B's outlines are 1 px wide at 64 px,
-# and an upscale to 72 px before cropping blurs them over two (on the demo:
-# a2b -0.1 to +0.2 dB, b2a -0.1 to +0.7 dB, SSIM +0.01 to +0.04 over the
-# three seeds against 72 px; README, "The demo").
+# and an upscale to 72 px before cropping blurs them over two (on the demo,
+# against 72 px: a2b -0.1 to +0.2 dB, b2a -0.1 to +0.7 dB, a2b SSIM +0.01
+# to +0.04, over three seeds on an AMD EPYC and seed 0 on an Intel Xeon;
+# README, "The demo").
 load_size = image_size
 # Training sees random 32 px crops (a quarter of a face), half the cost of
 # whole faces per step; the generator is fully convolutional and is tested
