@@ -15,8 +15,9 @@ Every registered part, by registry (module under ``cyclegan_plugin.``)::
         ResumableInfiniteSampler (datasets.sampler)
     HOOKS
         AtomicCheckpointHook (hooks.checkpoint_hook), CompileNetworksHook
-        (hooks.compile), NonFiniteGuardHook (hooks.nonfinite_guard),
-        SampleGridHook (hooks.visualization_hook), TranslationWriterHook
+        (hooks.compile), LossWeightScheduleHook (hooks.loss_weight_schedule),
+        NonFiniteGuardHook (hooks.nonfinite_guard), SampleGridHook
+        (hooks.visualization_hook), TranslationWriterHook
         (hooks.translation_writer_hook)
     LOOPS
         ExactResumeTrainLoop (engine.train_loop)
