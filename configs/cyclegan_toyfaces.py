@@ -35,7 +35,7 @@
 #   only the identity term pins;
 # - no history buffer: the discriminators judge the current fakes. With
 #   the late identity decay, a2b gained 0.24-0.45 dB on each of three
-#   toy-face seeds, b2a moved -0.08 to +0.04 (README, "The demo");
+#   toy-face seeds, b2a moved -0.13 to +0.04 (README, "The demo");
 # - channels-last networks on the CPU: 0.84x the time per iteration of
 #   the usual layout on a 2-core AMD EPYC (measured), which pays for the
 #   500 more iterations.
