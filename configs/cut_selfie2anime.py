@@ -8,11 +8,12 @@ _base_ = [
     './_base_/default_runtime.py',
 ]
 
-# Channels-last networks train faster on the CPU at 256 px and batch 1: a
-# FastCUT step takes 0.91x the time in fp32 and 0.78x in bf16 on a 2-core
-# Xeon, a CUT step 0.98x and 0.91x (README, "Performance"). Elsewhere,
-# unmeasured, the usual layout.
-channels_last = dict(cpu=True)
+# Channels-last networks train faster on AVX-512 CPUs at 256 px and batch
+# 1: a FastCUT step takes 0.91x the time in fp32 and 0.78x in bf16 on a
+# 2-core Xeon, a CUT step 0.98x and 0.91x; on a 2-core AVX2-only EPYC 1.48x
+# and 1.37x in fp32 (README, "Performance"). So on where torch's CPU
+# kernels are AVX-512; elsewhere, GPUs unmeasured, the usual layout.
+channels_last = dict(cpu='AVX512')
 
 # CUT translates A -> B only: the b2a rows are the identity baseline.
 test_evaluator = [

@@ -1,5 +1,5 @@
 # The demo: CycleGAN on the synthetic toy faces (tools/make_toy_faces.py),
-# sized to train in about 5 minutes on two CPU cores. The losses are the
+# sized to train in 5-9 minutes on two CPU cores. The losses are the
 # paper's, the adversarial one weighted 3; everything that makes it learn
 # in minutes is the demo's own and was measured on toy faces (README, "The
 # demo"); the paper's settings live in cyclegan_selfie2anime.py:
@@ -37,8 +37,9 @@
 #   the late identity decay, a2b gained 0.24-0.45 dB on each of three
 #   toy-face seeds, b2a moved -0.13 to +0.04 (README, "The demo");
 # - channels-last networks on the CPU: 0.84x the time per iteration of
-#   the usual layout on a 2-core AMD EPYC (measured), which pays for the
-#   500 more iterations.
+#   the usual layout on a 2-core AVX-512 AMD EPYC and 0.94x on an
+#   AVX2-only one (measured; the paper's networks lose there), which pays
+#   for the 500 more iterations.
 _base_ = [
     './_base_/models/cyclegan_resnet9.py',
     './_base_/datasets/toy_faces.py',

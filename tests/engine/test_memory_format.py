@@ -118,9 +118,26 @@ def test_wants_channels_last(setting, device, expected):
     assert wants_channels_last(setting, device) is expected
 
 
+@pytest.mark.parametrize('capability, expected', [
+    ('AVX512', True),
+    ('AVX2', False),
+    ('DEFAULT', False),
+    ('VSX', False),
+])
+def test_a_cpu_capability_turns_it_on_from_that_level(
+        monkeypatch, capability, expected):
+    monkeypatch.setattr(torch.backends.cpu, 'get_cpu_capability',
+                        lambda: capability)
+    assert wants_channels_last(dict(cpu='AVX512'), 'cpu') is expected
+    assert wants_channels_last(dict(cpu='AVX2'),
+                               'cpu') is (capability in ('AVX2', 'AVX512'))
+    assert wants_channels_last(dict(cpu='AVX512'), 'cuda') is False
+
+
 @pytest.mark.parametrize('setting, message', [
     ('yes', r"True, False or a dict .* got 'yes'"),
-    (dict(cpu='yes'), 'True, False or a dict'),
+    (dict(cpu='yes'), r"one of \['AVX2', 'AVX512'\]"),
+    (dict(cuda='AVX512'), 'True, False or a dict'),
     (dict(gpu=True), r"unknown device type\(s\) \['gpu'\].*'cuda'"),
 ])
 def test_a_bad_setting_names_what_to_write(setting, message):
