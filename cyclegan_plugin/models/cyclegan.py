@@ -15,7 +15,8 @@ One training step, with a = real A, b = real B, L_gan the GAN loss and
 lambda = 10:
 
 * forward: fake_b = G_A(a), rec_a = G_B(fake_b), fake_a = G_B(b),
-  rec_b = G_A(fake_a);
+  rec_b = G_A(fake_a) (with ``cycle_noise_std`` > 0, the demo's, the
+  reconstructions read fake + noise);
 * generator step (``train_steps``' first), discriminators frozen:
   g_adv_a = L_gan(D_A(fake_b), real), g_adv_b = L_gan(D_B(fake_a), real),
   cycle_a = lambda |rec_a - a|, cycle_b = lambda |rec_b - b|,
@@ -64,6 +65,15 @@ class CycleGAN(BaseTranslationModel):
         identity_loss: Config of the identity loss, weight 0.5 * lambda in
             the paper; ``None`` or weight 0 skips the two identity passes.
         buffer_size: Fake images kept per history buffer (50 in the paper).
+        cycle_noise_std: Std of Gaussian noise, in [-1, 1] units, added to
+            each fake before the other generator reconstructs it; the
+            fakes the discriminators judge stay noise-free. 0 (the paper)
+            adds none. CycleGAN learns to hide its input in faint signals
+            of its fakes, which the reconstruction then reads (Chu et al.
+            2017, "CycleGAN, a master of steganography"); the B -> A -> B
+            cycle then teaches G_A to read traces that real photos lack.
+            Noise about the size of the photos' grain masks such traces
+            (README, "The demo").
         batch_generator_calls: Run each generator's identity pass in one
             call with its first pass, where the identity loss is on and
             neither generator :func:`mixes_samples`. ``None`` (default):
@@ -91,6 +101,7 @@ class CycleGAN(BaseTranslationModel):
                  identity_loss: Optional[dict] = dict(
                      type='L1Loss', loss_weight=5.0),
                  buffer_size: int = 50,
+                 cycle_noise_std: float = 0.0,
                  batch_generator_calls: Optional[bool] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -109,6 +120,11 @@ class CycleGAN(BaseTranslationModel):
             dict(type='ImageHistoryBuffer', buffer_size=buffer_size))
         self.history_b = self.build_part(
             dict(type='ImageHistoryBuffer', buffer_size=buffer_size))
+        if not cycle_noise_std >= 0:
+            raise ValueError(
+                f'CycleGAN: cycle_noise_std must be >= 0 (0 adds no noise), '
+                f'got {cycle_noise_std}; set model.cycle_noise_std.')
+        self.cycle_noise_std = float(cycle_noise_std)
         mixing = mixes_samples(self.generator_a) or mixes_samples(
             self.generator_b)
         if batch_generator_calls and mixing:
@@ -140,13 +156,13 @@ class CycleGAN(BaseTranslationModel):
         if batched:
             # idt_a = G_A(b), idt_b = G_B(a): the identity passes.
             fake_b, idt_a = self._batched(self.generator_a, real_a, real_b)
-            rec_a = self.generator_b(fake_b)
+            rec_a = self.generator_b(self._cycle_input(fake_b))
             fake_a, idt_b = self._batched(self.generator_b, real_b, real_a)
         else:
             fake_b = self.generator_a(real_a)
-            rec_a = self.generator_b(fake_b)
+            rec_a = self.generator_b(self._cycle_input(fake_b))
             fake_a = self.generator_b(real_b)
-        rec_b = self.generator_a(fake_a)
+        rec_b = self.generator_a(self._cycle_input(fake_a))
         batch.update(fake_a=fake_a, fake_b=fake_b)
         # The discriminators only pass gradients back to the fakes here, so
         # the unwrapped modules are used: a DDP wrapper would wait for
@@ -165,6 +181,12 @@ class CycleGAN(BaseTranslationModel):
             losses['idt_a'] = self.identity_loss(idt_a, real_b)
             losses['idt_b'] = self.identity_loss(idt_b, real_a)
         return losses
+
+    def _cycle_input(self, fake: torch.Tensor) -> torch.Tensor:
+        """The fake as the reconstructing generator sees it."""
+        if not self.cycle_noise_std:
+            return fake
+        return fake + self.cycle_noise_std * torch.randn_like(fake)
 
     @staticmethod
     def _batched(generator: nn.Module, first: torch.Tensor,

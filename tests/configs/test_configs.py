@@ -73,6 +73,7 @@ def test_selfie2anime_config_has_the_papers_settings():
     assert model.identity_loss.loss_weight == 5
     assert model.gan_loss.gan_type == 'lsgan'
     assert model.history_a.buffer_size == 50
+    assert model.cycle_noise_std == 0  # the reconstructions read the fakes
     assert cfg.train_dataloader.batch_size == 1
     for group in ('generators', 'discriminators'):
         optimizer = cfg.optim_wrapper[group].optimizer

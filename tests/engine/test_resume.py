@@ -108,6 +108,21 @@ def test_cut_resume_is_bitwise_identical(toy_root, tmp_path, make_runner):
     assert_states_equal(optimizer_state(one_go), optimizer_state(resumed))
 
 
+def test_cycle_noise_resumes_bitwise(toy_root, tmp_path, make_runner):
+    # The noise comes from torch's CPU generator, which checkpoints keep.
+    noise = dict(model=dict(cycle_noise_std=0.05))
+    one_go = build_runner(
+        tiny_cfg(toy_root, str(tmp_path / 'one_go'), 2 * N,
+                 **copy.deepcopy(noise)))
+    one_go.train()
+    make_runner(N, **copy.deepcopy(noise)).train()
+    resumed = make_runner(2 * N, resume=True, **copy.deepcopy(noise))
+    resumed.train()
+    assert resumed.model.cycle_noise_std == 0.05
+    assert_states_equal(model_state(one_go), model_state(resumed))
+    assert_states_equal(optimizer_state(one_go), optimizer_state(resumed))
+
+
 @LOOPS.register_module()
 class RandomDrawingValLoop(BaseLoop):
     """Stands in for a validation that draws random numbers."""

@@ -152,6 +152,50 @@ def test_batched_and_separate_generator_calls_take_the_same_step(norm):
             weights[key], ref_weights[key], rtol=1e-5, atol=1e-6)
 
 
+def record_calls(model, names) -> dict:
+    """Per network, the (input, output) of each call, detached."""
+    calls = {name: [] for name in names}
+    for name, record in calls.items():
+        getattr(model, name).register_forward_hook(
+            lambda m, args, out, record=record: record.append(
+                (args[0].detach().clone(), out.detach().clone())))
+    return calls
+
+
+@pytest.mark.parametrize('batched', [False, True])
+@pytest.mark.parametrize('std', [0.0, 0.1])
+def test_cycle_noise_reaches_the_reconstructions_only(std, batched):
+    model, optim = build(
+        model_cfg(cycle_noise_std=std, batch_generator_calls=batched))
+    calls = record_calls(model, ('generator_a', 'generator_b',
+                                 'discriminator_a', 'discriminator_b'))
+    model.train_step(batch(size=64), optim)
+    # G_A's first call makes fake_b (the first image of a batched call),
+    # G_B's first call reconstructs A from it; G_B's first image of its
+    # second call (batched: of its only full call) is fake_a, which G_A's
+    # second call reconstructs B from.
+    fake_b = calls['generator_a'][0][1][:1]
+    fake_a = calls['generator_b'][1][1][:1]
+    for fake, rec_input, judged in (
+            (fake_b, calls['generator_b'][0][0], calls['discriminator_a']),
+            (fake_a, calls['generator_a'][1][0], calls['discriminator_b'])):
+        noise = rec_input - fake
+        if std:
+            assert abs(noise.std().item() - std) < 0.01
+            assert abs(noise.mean().item()) < 0.01
+        else:
+            assert torch.equal(noise, torch.zeros_like(noise))
+        # The G step's and the D step's discriminator calls see the fake
+        # itself (a history buffer's first query returns the new image).
+        assert [torch.equal(inputs, fake) for inputs, _ in judged] == [
+            True, False, True]
+
+
+def test_cycle_noise_std_must_not_be_negative():
+    with pytest.raises(ValueError, match='cycle_noise_std must be >= 0'):
+        MODELS.build(model_cfg(cycle_noise_std=-0.05))
+
+
 def test_paper_weights_are_the_defaults():
     model = MODELS.build(model_cfg())
     assert model.cycle_loss.loss_weight == 10.0
