@@ -93,32 +93,25 @@ TINY_FASTCUT = dict(
             optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))))
 
 
-def test_cut_resume_is_bitwise_identical(toy_root, tmp_path, make_runner):
+@pytest.mark.parametrize('overrides, built', [
+    (TINY_FASTCUT, lambda runner: set(runner.optim_wrapper.keys()) ==
+     {'generator', 'discriminator'}),
+    # The cycle noise comes from torch's CPU generator, which checkpoints
+    # keep.
+    (dict(model=dict(cycle_noise_std=0.05)),
+     lambda runner: runner.model.cycle_noise_std == 0.05),
+], ids=['fastcut', 'cycle_noise'])
+def test_model_variants_resume_bitwise(toy_root, tmp_path, make_runner,
+                                       overrides, built):
     # Merging a config pops its _delete_ keys: a fresh copy each time.
     one_go = build_runner(
         tiny_cfg(toy_root, str(tmp_path / 'one_go'), 2 * N,
-                 **copy.deepcopy(TINY_FASTCUT)))
+                 **copy.deepcopy(overrides)))
     one_go.train()
-    make_runner(N, **copy.deepcopy(TINY_FASTCUT)).train()
-    resumed = make_runner(
-        2 * N, resume=True, **copy.deepcopy(TINY_FASTCUT))
+    make_runner(N, **copy.deepcopy(overrides)).train()
+    resumed = make_runner(2 * N, resume=True, **copy.deepcopy(overrides))
     resumed.train()
-    assert set(resumed.optim_wrapper.keys()) == {'generator', 'discriminator'}
-    assert_states_equal(model_state(one_go), model_state(resumed))
-    assert_states_equal(optimizer_state(one_go), optimizer_state(resumed))
-
-
-def test_cycle_noise_resumes_bitwise(toy_root, tmp_path, make_runner):
-    # The noise comes from torch's CPU generator, which checkpoints keep.
-    noise = dict(model=dict(cycle_noise_std=0.05))
-    one_go = build_runner(
-        tiny_cfg(toy_root, str(tmp_path / 'one_go'), 2 * N,
-                 **copy.deepcopy(noise)))
-    one_go.train()
-    make_runner(N, **copy.deepcopy(noise)).train()
-    resumed = make_runner(2 * N, resume=True, **copy.deepcopy(noise))
-    resumed.train()
-    assert resumed.model.cycle_noise_std == 0.05
+    assert built(resumed)
     assert_states_equal(model_state(one_go), model_state(resumed))
     assert_states_equal(optimizer_state(one_go), optimizer_state(resumed))
 

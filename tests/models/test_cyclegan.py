@@ -110,13 +110,14 @@ def test_batched_generator_calls_are_refused_with_batch_norm():
     assert mixes_samples(nn.Sequential(nn.Conv2d(3, 8, 3), running))
 
 
-def generator_batch_sizes(model) -> dict:
-    """Per generator, the batch size of each call."""
-    sizes = dict(generator_a=[], generator_b=[])
-    for name, calls in sizes.items():
-        getattr(model, name).register_forward_pre_hook(
-            lambda m, args, calls=calls: calls.append(len(args[0])))
-    return sizes
+def record_calls(model, names) -> dict:
+    """Per network, the (input, output) of each call, detached."""
+    calls = {name: [] for name in names}
+    for name, record in calls.items():
+        getattr(model, name).register_forward_hook(
+            lambda m, args, out, record=record: record.append(
+                (args[0].detach().clone(), out.detach().clone())))
+    return calls
 
 
 @pytest.mark.parametrize('norm', ['instance', 'batch'])
@@ -127,9 +128,11 @@ def test_batched_and_separate_generator_calls_take_the_same_step(norm):
         model, optim = build(
             model_cfg(generator=dict(norm=norm),
                       batch_generator_calls=batched))
-        calls = generator_batch_sizes(model)
+        calls = record_calls(model, ('generator_a', 'generator_b'))
         log = model.train_step(batch(n=2), optim)
-        steps[batched] = (log, calls, model.state_dict())
+        sizes = {name: [len(inputs) for inputs, _ in records]
+                 for name, records in calls.items()}
+        steps[batched] = (log, sizes, model.state_dict())
     (log, calls, weights), (ref_log, ref_calls, ref_weights) = steps.values()
     # The reference's order, G_A(a), G_B(fake_b), G_B(b), G_A(fake_a),
     # G_A(b), G_B(a); batched: G_A([a, b]), G_B(fake_b), G_B([b, a]),
@@ -150,16 +153,6 @@ def test_batched_and_separate_generator_calls_take_the_same_step(norm):
     for key in keys:
         torch.testing.assert_close(
             weights[key], ref_weights[key], rtol=1e-5, atol=1e-6)
-
-
-def record_calls(model, names) -> dict:
-    """Per network, the (input, output) of each call, detached."""
-    calls = {name: [] for name in names}
-    for name, record in calls.items():
-        getattr(model, name).register_forward_hook(
-            lambda m, args, out, record=record: record.append(
-                (args[0].detach().clone(), out.detach().clone())))
-    return calls
 
 
 @pytest.mark.parametrize('batched', [False, True])
