@@ -55,8 +55,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'fp32 with a warning)')
     parser.add_argument(
         '--channels-last',
-        action='store_true',
-        help='channels-last memory format of the generator')
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='channels-last memory format of the generator (default: on '
+        'for --device cpu, where with --winograd it translated fastest)')
     parser.add_argument(
         '--winograd',
         action=argparse.BooleanOptionalAction,

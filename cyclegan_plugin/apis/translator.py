@@ -96,7 +96,12 @@ class Translator:
             kernels, where it would run 10-100x slower than fp32, it falls
             back to fp32 with one :class:`SlowBF16Warning`.
         channels_last: Put the generators in channels-last memory format
-            (see :mod:`cyclegan_plugin.engine.memory_format`).
+            (see :mod:`cyclegan_plugin.engine.memory_format`). ``None``: on
+            for the CPU, where with ``winograd`` it was the fastest fp32
+            translation on each of three CPUs measured (AVX2 and AVX-512
+            AMD EPYCs, an AMX Xeon: 1.31-1.72x the plain generator's
+            images/s, and Winograd alone lost on the Xeon; README,
+            "Performance") and bf16's fastest layout too.
         winograd: Run the 256-channel residual convolutions as Winograd
             F(4x4, 3x3) convolutions in fp32 on the CPU (a quarter of their
             FLOPs, the same output within about 5e-5; see
@@ -117,7 +122,7 @@ class Translator:
                  checkpoint: str,
                  device: str = 'cpu',
                  bf16: bool = False,
-                 channels_last: bool = False,
+                 channels_last: Optional[bool] = None,
                  winograd: Optional[bool] = None,
                  tile: Optional[int] = None,
                  overlap: int = 32,
@@ -131,6 +136,8 @@ class Translator:
             raise RuntimeError(f'device {device!r} requested but CUDA is not '
                                f'available; use device="cpu".')
         self.model = build_model(config, checkpoint).to(self.device)
+        if channels_last is None:
+            channels_last = self.device.type == 'cpu'
         if channels_last:
             to_channels_last(self.model)
         if winograd is None:

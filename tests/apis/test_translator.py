@@ -143,18 +143,25 @@ def saved_model(tmp_path, base_channels):
     return cfg, path
 
 
-def test_winograd_is_the_cpu_default_and_translates_alike(tmp_path):
+def test_winograd_and_channels_last_are_the_cpu_default_and_translate_alike(
+        tmp_path):
     # Base 64: 256-channel residual blocks, which use_winograd replaces;
     # 128 px gives them 32 x 32 maps, large enough to take its path.
     cfg, path = saved_model(tmp_path, base_channels=64)
     image = random_image(np.random.default_rng(7), 128, 128)
-    default, off = Translator(cfg, path), Translator(cfg, path, winograd=False)
+    default = Translator(cfg, path)
+    off = Translator(cfg, path, winograd=False, channels_last=False)
 
     def winograd_layers(translator):
         return sum(
             isinstance(m, WinogradConv2d) for m in translator.model.modules())
 
+    def stem_is_channels_last(translator):
+        weight = translator.model.generator_a.model[0].weight
+        return weight.is_contiguous(memory_format=torch.channels_last)
+
     assert winograd_layers(default) == 4 and winograd_layers(off) == 0
+    assert stem_is_channels_last(default) and not stem_is_channels_last(off)
     out = default.translate(image).astype(int)
     # Other arithmetic, other rounding: a pixel may land one level off.
     assert np.abs(out - off.translate(image)).max() <= 1
