@@ -67,12 +67,16 @@ def test_odd_sizes_are_reflect_padded_and_cropped_back(trained):
     np.testing.assert_array_equal(out, reference(model, padded)[:29, :34])
 
 
+def stem_is_channels_last(translator) -> bool:
+    weight = translator.model.generator_a.model[0].weight
+    return weight.is_contiguous(memory_format=torch.channels_last)
+
+
 def test_channels_last_translates_alike(trained):
     cfg, model, path = trained
     image = random_image(np.random.default_rng(6), 32, 24)
     translator = Translator(cfg, path, channels_last=True)
-    conv = translator.model.generator_a.model[0].weight
-    assert conv.is_contiguous(memory_format=torch.channels_last)
+    assert stem_is_channels_last(translator)
     out = translator.translate(image).astype(int)
     # Other kernels, other rounding: a pixel may land one level off.
     assert np.abs(out - reference(model, image)).max() <= 1
@@ -155,10 +159,6 @@ def test_winograd_and_channels_last_are_the_cpu_default_and_translate_alike(
     def winograd_layers(translator):
         return sum(
             isinstance(m, WinogradConv2d) for m in translator.model.modules())
-
-    def stem_is_channels_last(translator):
-        weight = translator.model.generator_a.model[0].weight
-        return weight.is_contiguous(memory_format=torch.channels_last)
 
     assert winograd_layers(default) == 4 and winograd_layers(off) == 0
     assert stem_is_channels_last(default) and not stem_is_channels_last(off)
