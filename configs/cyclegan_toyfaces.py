@@ -119,3 +119,13 @@ custom_hooks = [
          end_weight=1.0, begin=num_iters_constant,
          end=num_iters_constant + num_iters_decay),
 ]
+
+# After training, tools/back_translate.py fine-tunes each generator on the
+# other's pseudo-pairs (cyclegan_plugin/models/back_translation.py): G_A,
+# then G_B, then G_A again, on batches of four 32 px crops as above.
+back_translation = dict(
+    stages=['a2b', 'b2a', 'a2b'],
+    iters=1000,
+    lr=2e-4,
+    batch_size=4,
+    crop_size=32)

@@ -23,11 +23,12 @@ from mmengine.config import Config, DictAction
 
 from .config_checks import ConfigError, error_line
 
-# Top-level keys mmengine's Runner reads (Runner.from_cfg and train()), and
-# ExactResumeRunner's channels_last; the other top-level keys of a config
-# are its variables.
+# Top-level keys mmengine's Runner reads (Runner.from_cfg and train()),
+# ExactResumeRunner's channels_last and tools/back_translate.py's
+# back_translation; the other top-level keys of a config are its variables.
 RUNNER_KEYS = frozenset({
-    'activation_checkpointing', 'auto_scale_lr', 'channels_last', 'compile',
+    'activation_checkpointing', 'auto_scale_lr', 'back_translation',
+    'channels_last', 'compile',
     'custom_hooks',
     'data_preprocessor', 'default_hooks', 'default_scope',
     'efficient_conv_bn_eval', 'env_cfg', 'experiment_name', 'launcher',
